@@ -1,0 +1,2 @@
+import { Destination } from '@segment/actions-core'
+it('loads actions-core', () => { expect(typeof Destination).toBe('function') })
