@@ -1,0 +1,297 @@
+import type { RequestClient } from '@segment/actions-core'
+import { IntegrationError, ErrorCodes, RetryableError } from '@segment/actions-core'
+import type { z } from 'zod'
+import { AUDIENCE_SEGMENTS_PATH as SEGMENTS_PATH, criteoApiUrl } from '../versioning-info'
+import {
+  AUDIENCE_CACHE_TTL_MS,
+  CACHE_MAX_ENTRIES,
+  REQUEST_TIMEOUT_MS,
+  SEARCH_PAGE_SIZE,
+  TOKEN_EXPIRY_MARGIN_SECONDS
+} from '../limits'
+import { amendmentBody, IdentifierType, Operation } from '../plan'
+import { sha256Hex } from '../identifiers'
+import { ExpiringCache, InFlight } from './cache'
+import { criteoError, describeAnswer, hasProblemCode, networkError, problemsIn, tokenError, unexpectedResponseError } from './errors'
+import { AmendmentResponse, CreateResponse, SearchResponse, TokenResponse } from './schemas'
+
+export interface CriteoCredentials {
+  advertiser_id: string
+  client_id: string
+  client_secret: string
+}
+
+export interface AmendmentResult {
+  contactListId: string
+  nbValidIdentifiers: number
+  nbInvalidIdentifiers: number
+  sampleInvalidIdentifiers: string[]
+}
+
+// Module-level: they outlive one batch, which is what saves the token and lookup requests. Every key starts with
+// a fingerprint of the credentials, so one workspace never reads another's token or list ids.
+const tokens = new ExpiringCache<string>(CACHE_MAX_ENTRIES)
+const pendingTokens = new InFlight<string>()
+const listIds = new ExpiringCache<string>(CACHE_MAX_ENTRIES)
+const pendingListIds = new InFlight<string>()
+
+/** Forgets every cached token and list id: for tests, and for a host that wants a clean start. */
+export function resetCriteoCaches(): void {
+  tokens.clear()
+  pendingTokens.clear()
+  listIds.clear()
+  pendingListIds.clear()
+}
+
+interface Answer {
+  status: number
+  body: unknown
+  headers: Headers | undefined
+}
+
+interface CallOptions {
+  method: 'GET' | 'POST' | 'PATCH'
+  json?: unknown
+  searchParams?: Record<string, string | number>
+}
+
+/**
+ * Everything this destination says to Criteo goes through here: the token, list lookups and creation, amendments,
+ * and the mapping of every failure to an actions-core error.
+ */
+export class CriteoClient {
+  private readonly credentialsKey: string
+
+  constructor(private readonly request: RequestClient, private readonly settings: CriteoCredentials) {
+    // Hashed, so the secret itself is never held as a map key.
+    this.credentialsKey = sha256Hex(`${settings.client_id}\u0000${settings.client_secret}`)
+  }
+
+  /** A valid access token: cached until shortly before it expires, one request shared by concurrent callers. */
+  accessToken(): Promise<string> {
+    const cached = tokens.get(this.credentialsKey)
+    if (cached) return Promise.resolve(cached)
+    return pendingTokens.run(this.credentialsKey, () => this.fetchToken())
+  }
+
+  /** Checks that these credentials get a token and can read this advertiser's audiences. */
+  async checkAccess(): Promise<void> {
+    await this.accessToken()
+    const what = `Reading the audiences of advertiser ${this.settings.advertiser_id}`
+    const answer = await this.call(what, `${SEGMENTS_PATH}/search`, this.searchOptions(0, 1))
+    const refused = [400, 403, 404].includes(answer.status)
+    if (refused || (answer.status < 300 && problemsIn(answer.body).length > 0)) {
+      throw new IntegrationError(
+        `The Client ID and Client Secret are valid, but cannot reach advertiser ${this.settings.advertiser_id}: ` +
+          `Criteo answered ${describeAnswer(answer.status, answer.body)}. Check the Advertiser ID, and that the ` +
+          'Criteo app of this Client ID has been granted access to that advertiser.',
+        ErrorCodes.FORBIDDEN,
+        403
+      )
+    }
+    this.parse(what, answer, SearchResponse)
+  }
+
+  /** The id of the contact list named `name`, found or created; cached, and shared by concurrent batches. */
+  listId(name: string): Promise<string> {
+    return this.listIds([name]).get(name) as Promise<string>
+  }
+
+  /**
+   * Ids for several lists at once. Names neither cached nor already being resolved share a single paged search;
+   * the ones it does not find are created.
+   */
+  listIds(names: string[]): Map<string, Promise<string>> {
+    const result = new Map<string, Promise<string>>()
+    const missing: string[] = []
+    for (const name of names) {
+      const key = this.listKey(name)
+      const known = listIds.get(key) ?? pendingListIds.get(key)
+      if (known !== undefined) result.set(name, Promise.resolve(known))
+      else missing.push(name)
+    }
+    if (missing.length === 0) return result
+
+    let search: Promise<Map<string, string>> | undefined
+    for (const name of missing) {
+      const promise = pendingListIds.run(this.listKey(name), async () => {
+        search ??= this.searchLists(new Set(missing))
+        const id = (await search).get(name) ?? (await this.createList(name))
+        listIds.set(this.listKey(name), id, AUDIENCE_CACHE_TTL_MS)
+        return id
+      })
+      result.set(name, promise)
+    }
+    return result
+  }
+
+  /**
+   * Adds or removes identifiers on the list named `audienceKey`. A list deleted in Criteo since we cached its id
+   * answers `audience-invalid`: the id is forgotten, the list found or created again, and the amendment sent once more.
+   */
+  async amend(
+    audienceKey: string,
+    operation: Operation,
+    identifierType: IdentifierType,
+    identifiers: string[]
+  ): Promise<AmendmentResult> {
+    const body = amendmentBody(operation, identifierType, identifiers)
+    for (let attempt = 1; ; attempt++) {
+      const id = await this.listId(audienceKey)
+      const what = `${operation === 'add' ? 'Adding users to' : 'Removing users from'} Criteo list ${id} ("${audienceKey}")`
+      const answer = await this.call(what, `${SEGMENTS_PATH}/${encodeURIComponent(id)}/contact-list`, {
+        method: 'PATCH',
+        json: body
+      })
+      const listIsGone = (answer.status === 403 || answer.status === 404) && hasProblemCode(answer.body, 'audience-invalid')
+      if (listIsGone && attempt === 1) {
+        listIds.deleteIf(this.listKey(audienceKey), id)
+        continue
+      }
+      const { attributes } = this.parse(what, answer, AmendmentResponse).data
+      return {
+        contactListId: String(attributes.contactListId ?? id),
+        nbValidIdentifiers: attributes.nbValidIdentifiers,
+        nbInvalidIdentifiers: attributes.nbInvalidIdentifiers,
+        sampleInvalidIdentifiers: attributes.sampleInvalidIdentifiers ?? []
+      }
+    }
+  }
+
+  private async fetchToken(): Promise<string> {
+    const what = 'Getting a Criteo access token'
+    let response
+    try {
+      response = await this.request(`${criteoApiUrl()}/oauth2/token`, {
+        method: 'POST',
+        body: new URLSearchParams({
+          grant_type: 'client_credentials',
+          client_id: this.settings.client_id,
+          client_secret: this.settings.client_secret
+        }),
+        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+        throwHttpErrors: false,
+        timeout: REQUEST_TIMEOUT_MS
+      })
+    } catch (error) {
+      throw networkError(what, error)
+    }
+    const answer = toAnswer(response)
+    if (answer.status >= 300) throw tokenError(answer.status, answer.body, answer.headers)
+    const token = this.parse(what, answer, TokenResponse)
+    const lifetime = Math.max(token.expires_in - TOKEN_EXPIRY_MARGIN_SECONDS, token.expires_in / 2)
+    tokens.set(this.credentialsKey, token.access_token, lifetime * 1000)
+    return token.access_token
+  }
+
+  /** Pages through this advertiser's contact lists until every wanted name is found or the pages run out. */
+  private async searchLists(wanted: Set<string>): Promise<Map<string, string>> {
+    const found = new Map<string, string>()
+    const what = `Looking up the contact lists of advertiser ${this.settings.advertiser_id}`
+    for (let offset = 0; ; offset += SEARCH_PAGE_SIZE) {
+      const answer = await this.call(what, `${SEGMENTS_PATH}/search`, this.searchOptions(offset, SEARCH_PAGE_SIZE))
+      const page = this.parse(what, answer, SearchResponse)
+      for (const { id, attributes } of page.data) {
+        // The filters should guarantee both; a list of another advertiser must never receive this one's users.
+        if (attributes.advertiserId !== undefined && attributes.advertiserId !== this.settings.advertiser_id) continue
+        if (attributes.type !== undefined && attributes.type !== 'ContactList') continue
+        if (found.has(attributes.name)) continue
+        found.set(attributes.name, id)
+        // Every list seen is worth remembering: the next batch's audiences are likely among them.
+        listIds.set(this.listKey(attributes.name), id, AUDIENCE_CACHE_TTL_MS)
+      }
+      const total = page.meta?.totalItems
+      const lastPage =
+        page.data.length < SEARCH_PAGE_SIZE || (total !== undefined && offset + page.data.length >= total)
+      if (lastPage || [...wanted].every((name) => found.has(name))) return found
+    }
+  }
+
+  private async createList(name: string): Promise<string> {
+    const what = `Creating Criteo list "${name}" for advertiser ${this.settings.advertiser_id}`
+    const answer = await this.call(what, `${SEGMENTS_PATH}/create`, {
+      method: 'POST',
+      json: {
+        data: [
+          {
+            attributes: { advertiserId: this.settings.advertiser_id, name, description: name, contactList: {} }
+          }
+        ]
+      }
+    })
+    // Another worker created it first: Criteo says so either as a 400 or as a 200 with the item in errors/warnings.
+    if ((answer.status === 400 || answer.status < 300) && hasProblemCode(answer.body, 'name-must-be-unique')) {
+      const id = (await this.searchLists(new Set([name]))).get(name)
+      if (id) return id
+      // The list exists but search does not show it yet: a later attempt will.
+      throw new RetryableError(`${what} failed: Criteo says the name is taken, but its search does not show the list yet.`, 503)
+    }
+    const created = this.parse(what, answer, CreateResponse)
+    const id = created.data?.[0]?.id
+    if (!id) {
+      const answered = `Criteo answered ${describeAnswer(answer.status, answer.body)} and created nothing`
+      throw new IntegrationError(`${what} failed: ${answered}.`, ErrorCodes.BAD_REQUEST, 400)
+    }
+    return id
+  }
+
+  private searchOptions(offset: number, limit: number): CallOptions {
+    return {
+      method: 'POST',
+      searchParams: { limit, offset },
+      json: {
+        data: {
+          attributes: { advertiserIds: [this.settings.advertiser_id], audienceSegmentTypes: ['ContactList'] }
+        }
+      }
+    }
+  }
+
+  private listKey(name: string): string {
+    return JSON.stringify([this.credentialsKey, this.settings.advertiser_id, name])
+  }
+
+  /**
+   * One API call with a bearer token. A 401 means the token was revoked or expired early: drop it, get a new one
+   * and try once more; a second 401 is left for the caller to report as bad credentials.
+   */
+  private async call(what: string, path: string, options: CallOptions): Promise<Answer> {
+    for (let attempt = 1; ; attempt++) {
+      const token = await this.accessToken()
+      let response
+      try {
+        response = await this.request(`${criteoApiUrl()}${path}`, {
+          method: options.method,
+          json: options.json,
+          searchParams: options.searchParams,
+          headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
+          throwHttpErrors: false,
+          timeout: REQUEST_TIMEOUT_MS
+        })
+      } catch (error) {
+        throw networkError(what, error)
+      }
+      const answer = toAnswer(response)
+      if (answer.status === 401 && attempt === 1) {
+        tokens.deleteIf(this.credentialsKey, token)
+        continue
+      }
+      return answer
+    }
+  }
+
+  /** A 2xx answer's body, checked against its schema; anything else becomes the error the status policy picks. */
+  private parse<S extends z.ZodType>(what: string, answer: Answer, schema: S): z.infer<S> {
+    if (answer.status < 200 || answer.status >= 300) throw criteoError(what, answer.status, answer.body, answer.headers)
+    const parsed = schema.safeParse(answer.body)
+    if (!parsed.success) {
+      const issues = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`)
+      throw unexpectedResponseError(what, issues.slice(0, 3).join('; '))
+    }
+    return parsed.data
+  }
+}
+
+function toAnswer(response: { status: number; data?: unknown; headers?: Headers }): Answer {
+  return { status: response.status, body: response.data, headers: response.headers }
+}

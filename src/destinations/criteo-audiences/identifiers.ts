@@ -1,0 +1,39 @@
+import { createHash } from 'crypto'
+
+/** What a raw email field becomes: the identifier to send, or why it cannot be sent. */
+export type PreparedIdentifier = { ok: true; value: string } | { ok: false; reason: string }
+
+export const MISSING_EMAIL = 'Missing email: this event has no email address to sync.'
+export const NOT_AN_EMAIL =
+  'Not an email address: the Email field must hold an email address or its SHA-256 hash (64 hexadecimal characters).'
+
+const SHA256_HEX = /^[0-9a-f]{64}$/
+// Deliberately loose: one "@", no white space, a dot in the domain. Criteo does the strict check and counts what it rejects.
+const EMAIL_SHAPE = /^[^\s@]+@[^\s@.]+(\.[^\s@.]+)+$/
+
+/** Trim and lowercase: the form Criteo matches on, and the form every hash must be taken of. */
+export function normalizeEmail(raw: string): string {
+  return raw.trim().toLowerCase()
+}
+
+export function isSha256Hex(value: string): boolean {
+  return SHA256_HEX.test(value)
+}
+
+export function sha256Hex(value: string): string {
+  return createHash('sha256').update(value).digest('hex')
+}
+
+/**
+ * Turns the mapped email into what is sent to Criteo: normalized, then hashed with SHA-256 unless `hash` is off.
+ * A value that already is a SHA-256 hash is sent as it is (lowercased), never hashed a second time.
+ */
+export function prepareEmail(raw: unknown, hash: boolean): PreparedIdentifier {
+  if (raw === undefined || raw === null) return { ok: false, reason: MISSING_EMAIL }
+  if (typeof raw !== 'string') return { ok: false, reason: NOT_AN_EMAIL }
+  const normalized = normalizeEmail(raw)
+  if (normalized === '') return { ok: false, reason: MISSING_EMAIL }
+  if (isSha256Hex(normalized)) return { ok: true, value: normalized }
+  if (!EMAIL_SHAPE.test(normalized)) return { ok: false, reason: NOT_AN_EMAIL }
+  return { ok: true, value: hash ? sha256Hex(normalized) : normalized }
+}

@@ -1,0 +1,33 @@
+/**
+ * Limits of Criteo's API and of this destination, each with where it comes from.
+ */
+
+/**
+ * Identifiers per contact-list amendment. Criteo's OpenAPI spec sets no maxItems, but every public Criteo sync
+ * (Segment's, Hightouch's, Tealium's, RudderStack's) caps amendments at 50,000, matching Criteo's guidance.
+ */
+export const MAX_IDENTIFIERS_PER_AMENDMENT = 50_000
+
+/** `limit` of the audience-segments search endpoint: Criteo rejects anything above 100. */
+export const SEARCH_PAGE_SIZE = 100
+
+/** Criteo's tokens live 900 s. We stop using one this long before it expires, so no call races its expiry. */
+export const TOKEN_EXPIRY_MARGIN_SECONDS = 60
+
+/**
+ * How long a resolved list id is trusted. Lists rarely change, and a list deleted in Criteo is caught on the next
+ * amendment (`audience-invalid`) anyway; the expiry only bounds how long a renamed list keeps receiving users.
+ */
+export const AUDIENCE_CACHE_TTL_MS = 60 * 60 * 1000
+
+/** Entries kept per in-memory cache, so one long-lived worker serving many workspaces stays small. */
+export const CACHE_MAX_ENTRIES = 10_000
+
+/**
+ * Every request to Criteo gives up after this long and is reported as retryable. An amendment of 50,000 hashed
+ * emails is about 3.4 MB, which Criteo takes a few seconds to accept; actions-core's default of 10 s is too tight.
+ */
+export const REQUEST_TIMEOUT_MS = 30_000
+
+/** Amendments sent at once for one batch: enough to overlap several audiences, few enough to spare the rate limit. */
+export const AMENDMENT_CONCURRENCY = 4

@@ -1,0 +1,4 @@
+import destination from './destinations/criteo-audiences'
+
+export default destination
+export { destination }

@@ -1,0 +1,141 @@
+import nock from 'nock'
+import { Destination } from '@segment/actions-core'
+import type { SegmentEvent } from '@segment/actions-core'
+import definition from '../src/destinations/criteo-audiences'
+import { AUDIENCE_SEGMENTS_PATH, DEFAULT_CRITEO_API_URL } from '../src/destinations/criteo-audiences/versioning-info'
+import { sha256Hex } from '../src/destinations/criteo-audiences/identifiers'
+
+export const settings = { advertiser_id: '12345', client_id: 'client-a', client_secret: 'super-secret-a' }
+export const SEGMENTS = AUDIENCE_SEGMENTS_PATH
+export const hash = sha256Hex
+
+/** An Engage audience event as Segment sends it in the default "Send Track" mode. */
+export function audienceEvent({
+  email,
+  audience = 'first_time_shopper',
+  entered = true,
+  userId = 'user-1'
+}: {
+  email?: unknown
+  audience?: string
+  entered?: boolean
+  userId?: string
+}): SegmentEvent {
+  return {
+    type: 'track',
+    event: entered ? 'Audience Entered' : 'Audience Exited',
+    userId,
+    messageId: `msg-${userId}-${audience}-${entered}`,
+    timestamp: '2026-11-22T10:00:00.000Z',
+    context: {
+      traits: email === undefined ? {} : { email },
+      personas: {
+        computation_class: 'audience',
+        computation_id: `aud_${audience}`,
+        computation_key: audience,
+        namespace: 'spa_1',
+        space_id: 'spa_1'
+      }
+    },
+    properties: { audience_key: audience, [audience]: entered }
+  } as unknown as SegmentEvent
+}
+
+/** Runs a batch the way Segment does: the destination's own preset as the subscription. */
+export async function runBatch(
+  events: SegmentEvent[],
+  action: 'addUserToAudience' | 'removeUserFromAudience' = 'addUserToAudience',
+  withSettings: Record<string, unknown> = settings
+) {
+  const preset = definition.presets?.find((p) => p.partnerAction === action)
+  if (!preset || preset.type !== 'automatic') throw new Error(`no preset for ${action}`)
+  const destination = new Destination(definition)
+  const results = await destination.onBatch(events, {
+    ...withSettings,
+    subscription: { subscribe: preset.subscribe, partnerAction: action, mapping: preset.mapping }
+  })
+  return (results[0] as { multistatus: Array<Record<string, unknown>> }).multistatus
+}
+
+export function criteo() {
+  return nock(DEFAULT_CRITEO_API_URL)
+}
+
+export interface Recorder {
+  bodies: unknown[]
+}
+
+/** A token endpoint that answers `token` and records what it was sent. */
+export function tokenOk(scope: nock.Scope, token = 'token-1', expiresIn = 900, recorder?: Recorder) {
+  return scope
+    .post('/oauth2/token', (body) => {
+      recorder?.bodies.push(body)
+      return true
+    })
+    .reply(200, { access_token: token, token_type: 'Bearer', expires_in: expiresIn, refresh_token: null })
+}
+
+export interface ListItem {
+  id: string
+  name: string
+  advertiserId?: string
+}
+
+export function searchPage(items: ListItem[], totalItems = items.length, offset = 0, limit = 100) {
+  return {
+    data: items.map(({ id, name, advertiserId = settings.advertiser_id }) => ({
+      id,
+      type: 'AudienceSegment',
+      attributes: { advertiserId, name, description: name, type: 'ContactList' }
+    })),
+    meta: { totalItems, limit, offset },
+    errors: [],
+    warnings: []
+  }
+}
+
+export const searchBody = (advertiserId = settings.advertiser_id) => ({
+  data: { attributes: { advertiserIds: [advertiserId], audienceSegmentTypes: ['ContactList'] } }
+})
+
+export function amendmentOk(listId: string, operation: string, nbValid: number, sampleInvalid: string[] = []) {
+  return {
+    data: {
+      type: 'ContactlistAmendment',
+      attributes: {
+        contactListId: Number(listId),
+        operation,
+        identifierType: 'email',
+        nbValidIdentifiers: nbValid,
+        nbInvalidIdentifiers: sampleInvalid.length,
+        sampleInvalidIdentifiers: sampleInvalid
+      }
+    },
+    errors: [],
+    warnings: []
+  }
+}
+
+export function amendmentBody(operation: string, identifiers: string[]) {
+  return { data: { type: 'ContactlistAmendment', attributes: { operation, identifierType: 'email', identifiers } } }
+}
+
+/** Intercepts amendments of list `listId`, recording each body, answering each as accepted. */
+export function acceptAmendments(scope: nock.Scope, listId: string, recorder: Recorder, times = 1) {
+  return scope
+    .patch(`${SEGMENTS}/${listId}/contact-list`, (body) => {
+      recorder.bodies.push(body)
+      return true
+    })
+    .times(times)
+    .reply(200, (_uri, body) => {
+      const { operation, identifiers } = (body as ReturnType<typeof amendmentBody>).data.attributes
+      return amendmentOk(listId, operation, identifiers.length)
+    })
+}
+
+export const success = (listId: string, audience: string, identifier: string, operation = 'add') => ({
+  status: 200,
+  sent: { audience_key: audience, identifierType: 'email', identifier },
+  body: { contactListId: listId, operation }
+})
