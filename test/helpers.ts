@@ -44,16 +44,23 @@ export function audienceEvent({
 /** Runs a batch the way Segment does: the destination's own preset as the subscription. */
 export async function runBatch(
   events: SegmentEvent[],
-  action: 'addUserToAudience' | 'removeUserFromAudience' = 'addUserToAudience',
-  withSettings: Record<string, unknown> = settings
+  {
+    action = 'addUserToAudience',
+    settings: withSettings = settings,
+    mapping = {}
+  }: {
+    action?: 'addUserToAudience' | 'removeUserFromAudience'
+    settings?: Record<string, unknown>
+    mapping?: Record<string, unknown>
+  } = {}
 ) {
   const preset = definition.presets?.find((p) => p.partnerAction === action)
   if (!preset || preset.type !== 'automatic') throw new Error(`no preset for ${action}`)
   const destination = new Destination(definition)
   const results = await destination.onBatch(events, {
     ...withSettings,
-    subscription: { subscribe: preset.subscribe, partnerAction: action, mapping: preset.mapping }
-  })
+    subscription: { subscribe: preset.subscribe, partnerAction: action, mapping: { ...preset.mapping, ...mapping } }
+  } as Parameters<Destination['onBatch']>[1])
   return (results[0] as { multistatus: Array<Record<string, unknown>> }).multistatus
 }
 

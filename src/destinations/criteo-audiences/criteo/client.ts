@@ -34,6 +34,7 @@ const tokens = new ExpiringCache<string>(CACHE_MAX_ENTRIES)
 const pendingTokens = new InFlight<string>()
 const listIds = new ExpiringCache<string>(CACHE_MAX_ENTRIES)
 const pendingListIds = new InFlight<string>()
+const pendingSearches = new InFlight<Map<string, string>>()
 
 /** Forgets every cached token and list id: for tests, and for a host that wants a clean start. */
 export function resetCriteoCaches(): void {
@@ -41,6 +42,7 @@ export function resetCriteoCaches(): void {
   pendingTokens.clear()
   listIds.clear()
   pendingListIds.clear()
+  pendingSearches.clear()
 }
 
 interface Answer {
@@ -115,7 +117,14 @@ export class CriteoClient {
     let search: Promise<Map<string, string>> | undefined
     for (const name of missing) {
       const promise = pendingListIds.run(this.listKey(name), async () => {
-        search ??= this.searchLists(new Set(missing))
+        // A search another batch started may well come across this list too: wait for it rather than start a second.
+        const running = pendingSearches.get(this.advertiserKey())
+        if (running && running !== search) {
+          await running.catch(() => undefined)
+          const seen = listIds.get(this.listKey(name))
+          if (seen) return seen
+        }
+        search ??= pendingSearches.run(this.advertiserKey(), () => this.searchLists(new Set(missing)))
         const id = (await search).get(name) ?? (await this.createList(name))
         listIds.set(this.listKey(name), id, AUDIENCE_CACHE_TTL_MS)
         return id
@@ -249,6 +258,10 @@ export class CriteoClient {
 
   private listKey(name: string): string {
     return JSON.stringify([this.credentialsKey, this.settings.advertiser_id, name])
+  }
+
+  private advertiserKey(): string {
+    return JSON.stringify([this.credentialsKey, this.settings.advertiser_id])
   }
 
   /**
