@@ -304,7 +304,8 @@ describe('failures Segment should retry', () => {
         errormessage:
           'Adding users to Criteo list 101 ("first_time_shopper") failed: Criteo answered HTTP 429 too-many-requests: Rate limit exceeded. Criteo allows 250 requests a minute per app; its limit resets at 2026-11-18T11:06:40.000Z (x-ratelimit-reset 1795000000); the request will be retried.',
         errorreporter: 'DESTINATION',
-        sent: { audience_key: 'first_time_shopper', identifierType: 'email', identifier: hash('ann@example.com') }
+        sent: { audience_key: 'first_time_shopper', identifierType: 'email', identifier: hash('ann@example.com') },
+        body: { ratelimit_reset: 1795000000 }
       }
     ])
   })

@@ -10,6 +10,7 @@ import type { RequestClient } from '@segment/actions-core'
 import { AMENDMENT_CONCURRENCY } from './limits'
 import { AmendmentChunk, AudienceEvent, Operation, planAmendments } from './plan'
 import { CriteoClient, CriteoCredentials } from './criteo/client'
+import { RateLimitedError } from './criteo/errors'
 
 export const ADVERTISER_ID_NOT_DIGITS =
   'The Advertiser ID must contain only digits: find it in Criteo Commerce Growth under Settings, or in the URL of your advertiser.'
@@ -96,11 +97,14 @@ export function toMultiStatus(outcomes: readonly Outcome[]): MultiStatusResponse
       return
     }
     const { status, errortype } = statusOf(outcome.error)
+    const resetAt = outcome.error instanceof RateLimitedError ? outcome.error.resetAt : undefined
     msr.setErrorResponseAtIndex(index, {
       status,
       errortype,
       errormessage: outcome.error.message,
-      ...(outcome.sent ? { sent: { ...outcome.sent } } : {})
+      ...(outcome.sent ? { sent: { ...outcome.sent } } : {}),
+      // Lets a caller retrying the event wait for exactly the end of Criteo's rate-limit window.
+      ...(resetAt ? { body: { ratelimit_reset: resetAt } } : {})
     })
   })
   return msr

@@ -78,7 +78,6 @@ export class CriteoClient {
 
   /** Checks that these credentials get a token and can read this advertiser's audiences. */
   async checkAccess(): Promise<void> {
-    await this.accessToken()
     const what = `Reading the audiences of advertiser ${this.settings.advertiser_id}`
     const answer = await this.call(what, `${SEGMENTS_PATH}/search`, this.searchOptions(0, 1))
     const refused = [400, 403, 404].includes(answer.status)

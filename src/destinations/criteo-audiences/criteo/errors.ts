@@ -40,8 +40,19 @@ export function describeAnswer(status: number, body: unknown): string {
 type RetryableStatus = ConstructorParameters<typeof RetryableError>[1]
 const RETRYABLE_STATUSES = new Set<number>([408, 423, 429, 500, 502, 503, 504, 505, 506, 507, 508, 509, 510, 511, 598, 599])
 
-function rateLimitHint(headers: Headers | undefined): string {
+/** A 429, with when Criteo's rate-limit window resets (epoch seconds), so a caller can wait exactly that long. */
+export class RateLimitedError extends RetryableError {
+  constructor(message: string, readonly resetAt: number | undefined) {
+    super(message, 429)
+  }
+}
+
+function rateLimitResetAt(headers: Headers | undefined): number | undefined {
   const reset = Number(headers?.get('x-ratelimit-reset'))
+  return Number.isFinite(reset) && reset > 0 ? reset : undefined
+}
+
+function rateLimitHint(reset: number | undefined): string {
   if (!reset) return ' Criteo allows 250 requests a minute per app; the request will be retried.'
   return ` Criteo allows 250 requests a minute per app; its limit resets at ${new Date(reset * 1000).toISOString()} (x-ratelimit-reset ${reset}); the request will be retried.`
 }
@@ -54,7 +65,10 @@ export function criteoError(what: string, status: number, body: unknown, headers
   const answer = `${what} failed: Criteo answered ${describeAnswer(status, body)}.`
 
   // Over the rate limit: nothing is wrong with the request, it only has to wait for the next window.
-  if (status === 429) return new RetryableError(answer + rateLimitHint(headers), 429)
+  if (status === 429) {
+    const resetAt = rateLimitResetAt(headers)
+    return new RateLimitedError(answer + rateLimitHint(resetAt), resetAt)
+  }
 
   // 408 and 5xx are Criteo's own trouble and pass; 501 (not implemented) will not change on a retry.
   if (status === 408 || (status >= 500 && status !== 501)) {
