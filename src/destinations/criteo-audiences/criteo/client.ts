@@ -13,7 +13,7 @@ import { amendmentBody, IdentifierType, Operation } from '../plan'
 import { sha256Hex } from '../identifiers'
 import { ExpiringCache, InFlight } from './cache'
 import { criteoError, describeAnswer, hasProblemCode, networkError, problemsIn, tokenError, unexpectedResponseError } from './errors'
-import { AmendmentResponse, CreateResponse, SearchResponse, TokenResponse } from './schemas'
+import { AmendmentResponse, CreateResponse, ListStatistics, SearchResponse, StatisticsResponse, TokenResponse } from './schemas'
 
 export interface CriteoCredentials {
   advertiser_id: string
@@ -164,6 +164,15 @@ export class CriteoClient {
         sampleInvalidIdentifiers: attributes.sampleInvalidIdentifiers ?? []
       }
     }
+  }
+
+  /** How many identifiers a list holds, as Criteo counts them (Criteo's own figures lag by 12 to 24 hours). */
+  async listStatistics(listId: string): Promise<ListStatistics> {
+    const what = `Reading the size of Criteo list ${listId}`
+    const answer = await this.call(what, `${SEGMENTS_PATH}/${encodeURIComponent(listId)}/contact-list/statistics`, {
+      method: 'GET'
+    })
+    return this.parse(what, answer, StatisticsResponse).data.attributes
   }
 
   private async fetchToken(): Promise<string> {

@@ -66,3 +66,14 @@ export const AmendmentResponse = z.looseObject({
   warnings: Problems
 })
 export type AmendmentResponse = z.infer<typeof AmendmentResponse>
+
+export const StatisticsResponse = z.looseObject({
+  data: z.looseObject({
+    attributes: z.looseObject({
+      numberOfIdentifiers: z.number().int().nonnegative(),
+      numberOfMatches: z.number().nonnegative().nullish(),
+      matchRate: z.number().nonnegative().nullish()
+    })
+  })
+})
+export type ListStatistics = z.infer<typeof StatisticsResponse>['data']['attributes']

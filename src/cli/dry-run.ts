@@ -1,0 +1,50 @@
+import { transform } from '@segment/actions-core'
+import type { SegmentEvent } from '@segment/actions-core'
+import definition from '../destinations/criteo-audiences'
+import { AudienceEvent, planAmendments } from '../destinations/criteo-audiences/plan'
+import { cutBatches } from './runner'
+
+export interface PlannedSend {
+  audience: string
+  operation: 'add' | 'remove'
+  events: number
+  /** Identifiers that would be sent, after de-duplication within each batch. */
+  identifiers: number
+  amendments: number
+  rejected: Record<string, number>
+}
+
+/** What a sync would send, per audience and operation, computed without a single request. Never lists identifiers. */
+export function planSync(events: readonly SegmentEvent[], batchSize: number): { sends: PlannedSend[]; ignored: number } {
+  const { batches, ignored } = cutBatches(events, batchSize)
+  const sends = new Map<string, PlannedSend>()
+  const sendFor = (audience: string, operation: 'add' | 'remove') => {
+    const key = `${operation}\u0000${audience}`
+    let send = sends.get(key)
+    if (!send) {
+      send = { audience, operation, events: 0, identifiers: 0, amendments: 0, rejected: {} }
+      sends.set(key, send)
+    }
+    return send
+  }
+  for (const batch of batches) {
+    const action = batch.operation === 'add' ? 'addUserToAudience' : 'removeUserFromAudience'
+    const mapping = definition.presets?.find((p) => p.partnerAction === action)?.mapping ?? {}
+    const payloads = batch.events.map((event) => transform(mapping, event as never) as unknown as AudienceEvent)
+    const plan = planAmendments(payloads)
+    payloads.forEach((payload) => sendFor(String(payload.audience_key), batch.operation).events++)
+    for (const { index, reason } of plan.rejected) {
+      const send = sendFor(String(payloads[index].audience_key), batch.operation)
+      send.rejected[reason] = (send.rejected[reason] ?? 0) + 1
+    }
+    for (const chunk of plan.chunks) {
+      const send = sendFor(chunk.audienceKey, batch.operation)
+      send.identifiers += chunk.identifiers.length
+      send.amendments++
+    }
+  }
+  const ordered = [...sends.values()].sort(
+    (a, b) => a.audience.localeCompare(b.audience) || a.operation.localeCompare(b.operation)
+  )
+  return { sends: ordered, ignored }
+}

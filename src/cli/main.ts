@@ -1,0 +1,195 @@
+#!/usr/bin/env node
+import { parseArgs } from 'util'
+import type { Readable } from 'stream'
+import { createRequestClient } from '@segment/actions-core'
+import type { SegmentEvent } from '@segment/actions-core'
+import { startSandbox, DEFAULT_TENANT } from '../sandbox'
+import type { Sandbox } from '../sandbox'
+import { CriteoClient } from '../destinations/criteo-audiences/criteo/client'
+import { generateEngageStream } from './generate'
+import { readEvents } from './input'
+import { planSync } from './dry-run'
+import { Progress } from './progress'
+import { formatPlan, formatReport, Report } from './report'
+import { Credentials, runSync } from './runner'
+
+export const USAGE = `Usage: npm start -- [options]
+
+Pushes Segment Engage audience events through the Criteo Audiences destination, the way Segment does, and reports
+what happened to every user. By default it generates a realistic stream and syncs it to an embedded Criteo sandbox.
+
+Options:
+  --input FILE        newline-delimited Segment events (as exported from a Segment source); - reads stdin
+  --live              sync to the real Criteo API, with CRITEO_CLIENT_ID, CRITEO_CLIENT_SECRET, CRITEO_ADVERTISER_ID
+  --dry-run           show what would be sent (counts per audience and operation), send nothing
+  --json              print the report as JSON
+  --batch-size N      events per batch (default 1000)
+  --concurrency N     batches in flight at once (default 4)
+  --max-attempts N    attempts per event for retryable failures (default 5)
+  --entered N         generated "Audience Entered" events (default 30000)
+  --exited N          generated "Audience Exited" events (default 3000)
+  --seed N            seed of the generated stream (default 42)
+  --sandbox-state F   keep the sandbox's lists in this JSON file, so a second run sees the first run's lists
+  --help              this text
+`
+
+export interface CliIo {
+  stdout: NodeJS.WritableStream
+  stderr: NodeJS.WriteStream
+  stdin?: Readable
+  env?: NodeJS.ProcessEnv
+}
+
+class UsageError extends Error {}
+
+function positiveInt(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback
+  const parsed = Number(value)
+  if (!Number.isInteger(parsed) || parsed < 0 || (parsed === 0 && name !== 'exited')) {
+    throw new UsageError(`--${name} must be a whole number${name === 'exited' ? '' : ' above 0'}, not "${value}".`)
+  }
+  return parsed
+}
+
+function parse(argv: string[]) {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      input: { type: 'string' },
+      live: { type: 'boolean', default: false },
+      'dry-run': { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      'batch-size': { type: 'string' },
+      concurrency: { type: 'string' },
+      'max-attempts': { type: 'string' },
+      entered: { type: 'string' },
+      exited: { type: 'string' },
+      seed: { type: 'string' },
+      'sandbox-state': { type: 'string' },
+      help: { type: 'boolean', default: false }
+    },
+    strict: true,
+    allowPositionals: false
+  })
+  return {
+    input: values.input,
+    live: values.live as boolean,
+    dryRun: values['dry-run'] as boolean,
+    json: values.json as boolean,
+    help: values.help as boolean,
+    batchSize: positiveInt('batch-size', values['batch-size'], 1000),
+    concurrency: positiveInt('concurrency', values.concurrency, 4),
+    maxAttempts: positiveInt('max-attempts', values['max-attempts'], 5),
+    entered: positiveInt('entered', values.entered, 30_000),
+    exited: positiveInt('exited', values.exited, 3_000),
+    seed: positiveInt('seed', values.seed, 42),
+    sandboxState: values['sandbox-state']
+  }
+}
+
+/** Credentials for --live, from the environment; names every one that is missing. */
+export function liveCredentials(env: NodeJS.ProcessEnv): Credentials {
+  const missing = ['CRITEO_CLIENT_ID', 'CRITEO_CLIENT_SECRET', 'CRITEO_ADVERTISER_ID'].filter((name) => !env[name])
+  if (missing.length > 0) {
+    throw new UsageError(`--live needs ${missing.join(', ')} in the environment (the credentials of your Criteo API app).`)
+  }
+  return {
+    client_id: env.CRITEO_CLIENT_ID as string,
+    client_secret: env.CRITEO_CLIENT_SECRET as string,
+    advertiser_id: env.CRITEO_ADVERTISER_ID as string
+  }
+}
+
+/** Runs the command; resolves to its exit code: 0 when every event with a valid email was synced. */
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  const env = io.env ?? process.env
+  let options: ReturnType<typeof parse>
+  let settings: Credentials | undefined
+  try {
+    options = parse(argv)
+    if (options.help) {
+      io.stdout.write(USAGE)
+      return 0
+    }
+    if (options.live && !options.dryRun) settings = liveCredentials(env)
+    if (options.live && options.input === undefined) {
+      throw new UsageError('--live sends real users to your Criteo account: give them with --input FILE (or - for stdin).')
+    }
+  } catch (error) {
+    io.stderr.write(`${(error as Error).message}\n\n${USAGE}`)
+    return 2
+  }
+
+  let events: SegmentEvent[]
+  if (options.input !== undefined) {
+    const read = await readEvents(options.input, io.stdin)
+    events = read.events
+    if (read.badLines.length > 0) {
+      io.stderr.write(`Skipped ${read.badLines.length} line(s) that were not JSON objects (first: line ${read.badLines[0]}).\n`)
+    }
+  } else {
+    events = generateEngageStream({ entered: options.entered, exited: options.exited, seed: options.seed })
+  }
+
+  if (options.dryRun) {
+    const { sends, ignored } = planSync(events, options.batchSize)
+    io.stdout.write(options.json ? `${JSON.stringify({ dryRun: true, sends, ignored }, null, 2)}\n` : `${formatPlan(sends, ignored)}\n`)
+    return 0
+  }
+
+  let sandbox: Sandbox | undefined
+  const previousUrl = env.CRITEO_API_URL
+  try {
+    let target = 'Criteo (api.criteo.com)'
+    if (!settings) {
+      sandbox = await startSandbox({ stateFile: options.sandboxState })
+      process.env.CRITEO_API_URL = sandbox.url
+      settings = {
+        client_id: DEFAULT_TENANT.clientId,
+        client_secret: DEFAULT_TENANT.clientSecret,
+        advertiser_id: DEFAULT_TENANT.advertiserIds[0]
+      }
+      target = `the Criteo sandbox at ${sandbox.url}`
+    }
+    io.stderr.write(`Syncing ${events.length.toLocaleString('en-US')} events to ${target}…\n`)
+    const progress = new Progress(io.stderr, 'sync')
+    const result = await runSync({
+      events,
+      settings,
+      batchSize: options.batchSize,
+      concurrency: options.concurrency,
+      maxAttempts: options.maxAttempts,
+      onProgress: (done, total) => progress.update(done, total)
+    })
+    const requests = sandbox?.requestCounts()
+    const client = new CriteoClient(createRequestClient(), settings)
+    const listSizes: Record<string, number | null> = {}
+    for (const audience of result.audiences) {
+      if (!audience.listId) continue
+      listSizes[audience.audience] = await client
+        .listStatistics(audience.listId)
+        .then((stats) => stats.numberOfIdentifiers)
+        .catch(() => null)
+    }
+    const ok = result.audiences.every((a) => a.errored === 0)
+    const report: Report = { ...result, target, requests, listSizes, ok }
+    io.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`)
+    return ok ? 0 : 1
+  } finally {
+    await sandbox?.close()
+    if (sandbox) {
+      if (previousUrl === undefined) delete process.env.CRITEO_API_URL
+      else process.env.CRITEO_API_URL = previousUrl
+    }
+  }
+}
+
+if (require.main === module) {
+  runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin }).then(
+    (code) => process.exit(code),
+    (error) => {
+      process.stderr.write(`${(error as Error).message}\n`)
+      process.exit(1)
+    }
+  )
+}

@@ -1,0 +1,223 @@
+import { Destination, transform } from '@segment/actions-core'
+import type { SegmentEvent } from '@segment/actions-core'
+import definition from '../destinations/criteo-audiences'
+import { MISSING_EMAIL, NOT_AN_EMAIL } from '../destinations/criteo-audiences/identifiers'
+import type { Operation } from '../destinations/criteo-audiences/plan'
+
+export interface Credentials {
+  advertiser_id: string
+  client_id: string
+  client_secret: string
+}
+
+export interface SyncOptions {
+  events: SegmentEvent[]
+  settings: Credentials
+  batchSize?: number
+  /** Batches in flight at once. */
+  concurrency?: number
+  /** Attempts per event, the first included, for failures Segment would retry. */
+  maxAttempts?: number
+  /** First retry delay; each further retry doubles it, up to `maxBackoffMs`. */
+  backoffMs?: number
+  maxBackoffMs?: number
+  onProgress?: (done: number, total: number) => void
+  sleep?: (ms: number) => Promise<void>
+  now?: () => number
+}
+
+export interface AudienceTally {
+  audience: string
+  entered: number
+  exited: number
+  /** Events whose identifier Criteo accepted. */
+  synced: number
+  /** Events that could not be synced because of their own data, by reason. */
+  notSynced: { missingEmail: number; malformedEmail: number }
+  /** Events that failed for any other reason, after every retry. */
+  errored: number
+  listId?: string
+}
+
+export interface SyncResult {
+  audiences: AudienceTally[]
+  /** Events no action subscribes to (neither Audience Entered nor Audience Exited). */
+  ignored: number
+  /** Final error messages of errored events, with how many events each. */
+  errors: Record<string, number>
+  batches: number
+  retries: number
+  durationMs: number
+}
+
+interface Subscription {
+  subscribe: string
+  partnerAction: string
+  mapping: Record<string, unknown>
+}
+
+/** The destination's own presets: what an admin who changes nothing gets. */
+function presetFor(operation: Operation): Subscription {
+  const action = operation === 'add' ? 'addUserToAudience' : 'removeUserFromAudience'
+  const preset = definition.presets?.find((p) => p.partnerAction === action)
+  if (!preset || preset.type !== 'automatic') throw new Error(`The destination has no preset for ${action}`)
+  return { subscribe: preset.subscribe, partnerAction: action, mapping: preset.mapping as Record<string, unknown> }
+}
+
+const OPERATION_OF_EVENT: Record<string, Operation> = { 'Audience Entered': 'add', 'Audience Exited': 'remove' }
+
+export interface Batch {
+  operation: Operation
+  events: SegmentEvent[]
+}
+
+/**
+ * Cuts the stream into batches as Segment does per subscription, keeping order where it matters: a batch only holds
+ * consecutive events of one operation, so an exit never lands in a batch before the entry that preceded it.
+ */
+export function cutBatches(events: readonly SegmentEvent[], batchSize: number): { batches: Batch[]; ignored: number } {
+  const batches: Batch[] = []
+  let ignored = 0
+  for (const event of events) {
+    const operation = event.type === 'track' ? OPERATION_OF_EVENT[event.event ?? ''] : undefined
+    if (!operation) {
+      ignored++
+      continue
+    }
+    const last = batches[batches.length - 1]
+    if (last && last.operation === operation && last.events.length < batchSize) last.events.push(event)
+    else batches.push({ operation, events: [event] })
+  }
+  return { batches, ignored }
+}
+
+/** Statuses Segment retries: 408, 423, 429 and 5xx except 501. */
+export function isRetryable(status: number): boolean {
+  return status === 408 || status === 423 || status === 429 || (status >= 500 && status !== 501)
+}
+
+interface EventResult {
+  status: number
+  errormessage?: string
+  body?: Record<string, unknown>
+}
+
+/**
+ * Pushes a stream of Engage events through the destination exactly as Segment does (`Destination.onBatch` with the
+ * presets as subscriptions), retrying what comes back retryable, and tallies what happened to every event.
+ */
+export async function runSync(options: SyncOptions): Promise<SyncResult> {
+  const {
+    events,
+    settings,
+    batchSize = 1000,
+    concurrency = 4,
+    maxAttempts = 5,
+    backoffMs = 500,
+    maxBackoffMs = 30_000,
+    onProgress,
+    sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    now = Date.now
+  } = options
+  const started = now()
+  const destination = new Destination<Credentials>(definition)
+  const { batches, ignored } = cutBatches(events, batchSize)
+  const tallies = new Map<string, AudienceTally>()
+  const errors: Record<string, number> = {}
+  let retries = 0
+  let done = 0
+
+  const tallyOf = (audience: string) => {
+    let tally = tallies.get(audience)
+    if (!tally) {
+      tally = { audience, entered: 0, exited: 0, synced: 0, notSynced: { missingEmail: 0, malformedEmail: 0 }, errored: 0 }
+      tallies.set(audience, tally)
+    }
+    return tally
+  }
+
+  const record = (tally: AudienceTally, result: EventResult) => {
+    if (result.status === 200) {
+      tally.synced++
+      const listId = result.body?.contactListId
+      if (typeof listId === 'string') tally.listId = listId
+    } else if (result.errormessage === MISSING_EMAIL) tally.notSynced.missingEmail++
+    else if (result.errormessage === NOT_AN_EMAIL) tally.notSynced.malformedEmail++
+    else {
+      tally.errored++
+      const message = result.errormessage ?? `HTTP ${result.status}`
+      errors[message] = (errors[message] ?? 0) + 1
+    }
+  }
+
+  const runBatch = async (batch: Batch) => {
+    const subscription = presetFor(batch.operation)
+    const audienceOf = (event: SegmentEvent) => {
+      const key = (transform(subscription.mapping as never, event as never) as { audience_key?: unknown }).audience_key
+      return typeof key === 'string' ? key : '(no audience key)'
+    }
+    const tallyFor = batch.events.map((event) => tallyOf(audienceOf(event)))
+    for (const tally of tallyFor) batch.operation === 'add' ? tally.entered++ : tally.exited++
+
+    let pending = batch.events.map((_, i) => i)
+    for (let attempt = 1; pending.length > 0; attempt++) {
+      const results = await sendOnce(destination, settings, subscription, pending.map((i) => batch.events[i]))
+      const again: number[] = []
+      let waitUntil = 0
+      results.forEach((result, k) => {
+        const index = pending[k]
+        if (isRetryable(result.status) && attempt < maxAttempts) {
+          again.push(index)
+          const reset = Number(result.body?.ratelimit_reset)
+          if (reset) waitUntil = Math.max(waitUntil, reset * 1000)
+        } else record(tallyFor[index], result)
+      })
+      if (again.length > 0) {
+        retries += again.length
+        const backoff = Math.min(backoffMs * 2 ** (attempt - 1), maxBackoffMs)
+        await sleep(Math.max(backoff, waitUntil - now()))
+      }
+      pending = again
+    }
+    done += batch.events.length
+    onProgress?.(done, events.length - ignored)
+  }
+
+  // Batches run `concurrency` at a time; a change of operation waits for every batch before it, so that per user,
+  // entries and exits reach Criteo in the order they happened.
+  const inFlight = new Set<Promise<void>>()
+  let operation: Operation | undefined
+  for (const batch of batches) {
+    if (operation !== undefined && batch.operation !== operation) await Promise.all(inFlight)
+    operation = batch.operation
+    while (inFlight.size >= concurrency) await Promise.race(inFlight)
+    const task: Promise<void> = runBatch(batch).finally(() => inFlight.delete(task))
+    inFlight.add(task)
+  }
+  await Promise.all(inFlight)
+
+  return {
+    audiences: [...tallies.values()].sort((a, b) => a.audience.localeCompare(b.audience)),
+    ignored,
+    errors,
+    batches: batches.length,
+    retries,
+    durationMs: now() - started
+  }
+}
+
+/** One `onBatch` call; a thrown error becomes every event's result, as Segment would record it. */
+async function sendOnce(
+  destination: Destination<Credentials>,
+  settings: Credentials,
+  subscription: Subscription,
+  events: SegmentEvent[]
+): Promise<EventResult[]> {
+  try {
+    const [result] = await destination.onBatch(events, { ...settings, subscription } as never)
+    return (result as { multistatus: EventResult[] }).multistatus
+  } catch (error) {
+    const { status = 500, message } = error as { status?: number; message: string }
+    return events.map(() => ({ status, errormessage: message }))
+  }
+}

@@ -1,0 +1,211 @@
+import { writeFileSync, mkdtempSync } from 'fs'
+import { tmpdir } from 'os'
+import { join } from 'path'
+import { PassThrough } from 'stream'
+import type { SegmentEvent } from '@segment/actions-core'
+import { startSandbox, Sandbox, DEFAULT_TENANT } from '../../src/sandbox'
+import { generateEngageStream, engageEvent } from '../../src/cli/generate'
+import { runSync } from '../../src/cli/runner'
+import { runCli } from '../../src/cli/main'
+import { prepareEmail, MISSING_EMAIL, NOT_AN_EMAIL } from '../../src/destinations/criteo-audiences/identifiers'
+import { resetCriteoCaches } from '../../src/destinations/criteo-audiences/criteo/client'
+
+const settings = {
+  client_id: DEFAULT_TENANT.clientId,
+  client_secret: DEFAULT_TENANT.clientSecret,
+  advertiser_id: DEFAULT_TENANT.advertiserIds[0]
+}
+
+/** The membership a perfect sync ends with: each valid event applied in stream order. */
+function expectedMembership(events: SegmentEvent[]): Map<string, Set<string>> {
+  const lists = new Map<string, Set<string>>()
+  for (const event of events) {
+    const audience = (event.properties as { audience_key: string }).audience_key
+    const prepared = prepareEmail((event.context?.traits as { email?: unknown })?.email, true)
+    if (!lists.has(audience)) lists.set(audience, new Set())
+    if (!prepared.ok) continue
+    if (event.event === 'Audience Entered') lists.get(audience)?.add(prepared.value)
+    else lists.get(audience)?.delete(prepared.value)
+  }
+  return lists
+}
+
+/** What the report must count, per audience, from the stream alone. */
+function expectedTallies(events: SegmentEvent[]) {
+  const tallies = new Map<string, { entered: number; exited: number; synced: number; missing: number; malformed: number }>()
+  for (const event of events) {
+    const audience = (event.properties as { audience_key: string }).audience_key
+    const tally = tallies.get(audience) ?? { entered: 0, exited: 0, synced: 0, missing: 0, malformed: 0 }
+    tallies.set(audience, tally)
+    if (event.event === 'Audience Entered') tally.entered++
+    else tally.exited++
+    const prepared = prepareEmail((event.context?.traits as { email?: unknown })?.email, true)
+    if (prepared.ok) tally.synced++
+    else if (prepared.reason === MISSING_EMAIL) tally.missing++
+    else if (prepared.reason === NOT_AN_EMAIL) tally.malformed++
+  }
+  return tallies
+}
+
+let sandbox: Sandbox
+const previousUrl = process.env.CRITEO_API_URL
+
+beforeEach(async () => {
+  resetCriteoCaches()
+  sandbox = await startSandbox()
+  process.env.CRITEO_API_URL = sandbox.url
+})
+
+afterEach(async () => {
+  await sandbox.close()
+  if (previousUrl === undefined) delete process.env.CRITEO_API_URL
+  else process.env.CRITEO_API_URL = previousUrl
+})
+
+describe('a whole sync against the sandbox', () => {
+  it('leaves each list with exactly the users who entered and did not exit, and counts every event', async () => {
+    const events = generateEngageStream({ entered: 4000, exited: 800, seed: 7 })
+    const result = await runSync({ events, settings, batchSize: 250, concurrency: 4 })
+
+    const expected = expectedMembership(events)
+    const lists = sandbox.lists(settings.advertiser_id)
+    expect(lists.map((l) => l.name).sort()).toEqual([...expected.keys()].sort())
+    for (const list of lists) {
+      expect(sandbox.members(list.id)).toEqual([...(expected.get(list.name) ?? [])].sort())
+    }
+
+    const tallies = expectedTallies(events)
+    expect(result.audiences).toEqual(
+      [...tallies.entries()]
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([audience, t]) => ({
+          audience,
+          entered: t.entered,
+          exited: t.exited,
+          synced: t.synced,
+          notSynced: { missingEmail: t.missing, malformedEmail: t.malformed },
+          errored: 0,
+          listId: lists.find((l) => l.name === audience)?.id
+        }))
+    )
+    // The stream really exercises what it claims to.
+    const totals = [...tallies.values()].reduce((s, t) => ({ exited: s.exited + t.exited, missing: s.missing + t.missing, malformed: s.malformed + t.malformed }), { exited: 0, missing: 0, malformed: 0 })
+    expect(totals.exited).toBe(800)
+    expect(totals.missing).toBeGreaterThan(0)
+    expect(totals.malformed).toBeGreaterThan(0)
+    expect(result.errors).toEqual({})
+
+    // Steady state: one token, one search, one create per audience, then only amendments.
+    const counts = sandbox.requestCounts()
+    expect([counts.token, counts.search, counts.create]).toEqual([1, 1, 3])
+    expect(counts.amend).toBe(result.batches * 3)
+  })
+
+  it('retries what the sandbox rate-limits, waiting for the window, and still loses nothing', async () => {
+    await sandbox.close()
+    let clock = Date.UTC(2026, 10, 22, 10, 0, 0)
+    sandbox = await startSandbox({ rateLimitPerMinute: 5, now: () => clock })
+    process.env.CRITEO_API_URL = sandbox.url
+    const waits: number[] = []
+    const clockAfterWaits: number[] = []
+    const events = generateEngageStream({ entered: 600, exited: 100, seed: 3, audiences: ['a', 'b'] })
+
+    const result = await runSync({
+      events,
+      settings,
+      batchSize: 100,
+      concurrency: 1,
+      maxAttempts: 10,
+      now: () => clock,
+      sleep: async (ms) => {
+        waits.push(ms)
+        clock += ms
+        clockAfterWaits.push(clock)
+      }
+    })
+
+    expect(result.audiences.map((a) => a.errored)).toEqual([0, 0])
+    expect(result.retries).toBeGreaterThan(0)
+    expect(sandbox.requestCounts().rateLimited).toBeGreaterThan(0)
+    // The first wait ends exactly when the sandbox's window resets (minute boundaries), as x-ratelimit-reset says.
+    expect(clockAfterWaits[0] % 60_000).toBe(0)
+    expect(waits[0]).toBeGreaterThan(500)
+    const expected = expectedMembership(events)
+    for (const list of sandbox.lists(settings.advertiser_id)) {
+      expect(sandbox.members(list.id)).toEqual([...(expected.get(list.name) ?? [])].sort())
+    }
+  })
+})
+
+describe('npm start', () => {
+  const io = () => {
+    const stdout = new PassThrough()
+    const stderr = Object.assign(new PassThrough(), { isTTY: false }) as unknown as NodeJS.WriteStream
+    let out = ''
+    let err = ''
+    stdout.on('data', (chunk) => (out += chunk))
+    ;(stderr as unknown as PassThrough).on('data', (chunk: Buffer) => (err += chunk))
+    return { stdout, stderr, out: () => out, err: () => err }
+  }
+
+  it('syncs a generated stream to the embedded sandbox and prints a JSON report; exit code 0', async () => {
+    const streams = io()
+    const code = await runCli(['--entered', '1500', '--exited', '200', '--json'], { ...streams, env: {} })
+    expect(code).toBe(0)
+    const report = JSON.parse(streams.out())
+    expect(report.ok).toBe(true)
+    expect(report.audiences.map((a: { audience: string }) => a.audience)).toEqual([
+      'cart_abandoners',
+      'first_time_shoppers',
+      'vip_customers'
+    ])
+    for (const audience of report.audiences) {
+      expect(report.listSizes[audience.audience]).toBeGreaterThan(0)
+    }
+    expect(report.requests).toMatchObject({ token: 1, search: 1, create: 3 })
+    const total = generateEngageStream({ entered: 1500, exited: 200 }).length.toLocaleString('en-US')
+    expect(streams.err()).toContain(`sync: 100% (${total}/${total} events)`)
+  })
+
+  it('reads newline-delimited events from a file, skipping lines that are not JSON objects', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'criteo-cli-'))
+    const file = join(dir, 'events.ndjson')
+    const lines = [
+      JSON.stringify(engageEvent('u1', 'vip', true, 'ann@example.com', 1)),
+      'not json',
+      JSON.stringify(engageEvent('u2', 'vip', true, 'bob@example.com', 2)),
+      JSON.stringify(engageEvent('u1', 'vip', false, 'ann@example.com', 3)),
+      JSON.stringify({ type: 'track', event: 'Order Completed' })
+    ]
+    writeFileSync(file, lines.join('\n') + '\n')
+    const streams = io()
+    const code = await runCli(['--input', file], { ...streams, env: {} })
+    expect(code).toBe(0)
+    expect(streams.err()).toContain('Skipped 1 line(s) that were not JSON objects (first: line 2).')
+    expect(streams.out()).toContain('1 events were neither Audience Entered nor Audience Exited and were skipped.')
+    // vip: 2 entered, 1 exited, 3 synced, none without or with a bad email, none errored, 1 user left in the list.
+    expect(streams.out()).toMatch(/^vip\s+2\s+1\s+3\s+0\s+0\s+0\s+\d+\s+1$/m)
+  })
+
+  it('--dry-run shows counts per audience and operation, and never an identifier', async () => {
+    const streams = io()
+    const code = await runCli(['--dry-run', '--entered', '300', '--exited', '30', '--json'], { ...streams, env: {} })
+    expect(code).toBe(0)
+    const plan = JSON.parse(streams.out())
+    expect(plan.dryRun).toBe(true)
+    const events = generateEngageStream({ entered: 300, exited: 30 })
+    const tallies = expectedTallies(events)
+    for (const send of plan.sends) {
+      const t = tallies.get(send.audience)
+      expect(send.events).toBe(send.operation === 'add' ? t?.entered : t?.exited)
+    }
+    expect(streams.out()).not.toMatch(/@|[0-9a-f]{64}/)
+  })
+
+  it('--live names every missing credential and exits 2', async () => {
+    const streams = io()
+    const code = await runCli(['--live', '--input', '-'], { ...streams, env: { CRITEO_CLIENT_ID: 'x' } })
+    expect(code).toBe(2)
+    expect(streams.err()).toMatch(/^--live needs CRITEO_CLIENT_SECRET, CRITEO_ADVERTISER_ID in the environment/)
+  })
+})
