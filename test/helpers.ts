@@ -4,6 +4,7 @@ import type { SegmentEvent } from '@segment/actions-core'
 import definition from '../src/destinations/criteo-audiences'
 import { AUDIENCE_SEGMENTS_PATH, DEFAULT_CRITEO_API_URL } from '../src/destinations/criteo-audiences/versioning-info'
 import { sha256Hex } from '../src/destinations/criteo-audiences/identifiers'
+import { engageEvent } from '../src/cli/generate'
 
 export const settings = { advertiser_id: '12345', client_id: 'client-a', client_secret: 'super-secret-a' }
 export const SEGMENTS = AUDIENCE_SEGMENTS_PATH
@@ -21,24 +22,7 @@ export function audienceEvent({
   entered?: boolean
   userId?: string
 }): SegmentEvent {
-  return {
-    type: 'track',
-    event: entered ? 'Audience Entered' : 'Audience Exited',
-    userId,
-    messageId: `msg-${userId}-${audience}-${entered}`,
-    timestamp: '2026-11-22T10:00:00.000Z',
-    context: {
-      traits: email === undefined ? {} : { email },
-      personas: {
-        computation_class: 'audience',
-        computation_id: `aud_${audience}`,
-        computation_key: audience,
-        namespace: 'spa_1',
-        space_id: 'spa_1'
-      }
-    },
-    properties: { audience_key: audience, [audience]: entered }
-  } as unknown as SegmentEvent
+  return engageEvent(userId, audience, entered, email, 0)
 }
 
 /** Runs a batch the way Segment does: the destination's own preset as the subscription. */
