@@ -365,3 +365,20 @@ function amendmentOkFor(count: number) {
     warnings: []
   }
 }
+
+describe('a batch whose lookups fail', () => {
+  it('asks for a token once, however many audiences are waiting on it', async () => {
+    const tokens: Recorder = { bodies: [] }
+    const scope = criteo()
+      .post('/oauth2/token', (body) => {
+        tokens.bodies.push(body)
+        return true
+      })
+      .reply(401, { error: 'invalid_client' })
+    const audiences = ['a1', 'a2', 'a3', 'a4', 'a5', 'a6', 'a7', 'a8']
+    const result = await runBatch(audiences.map((audience, i) => audienceEvent({ email: `u${i}@example.com`, audience })))
+    expect(tokens.bodies).toHaveLength(1)
+    expect(result.map((r) => r.status)).toEqual(audiences.map(() => 401))
+    expect(scope.isDone()).toBe(true)
+  })
+})

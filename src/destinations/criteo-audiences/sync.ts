@@ -52,19 +52,27 @@ export async function syncEvents(
 
   const client = new CriteoClient(request, settings)
   // One search for every audience of the batch that is not cached yet; each amendment then awaits its own list.
-  client.listIds([...new Set(chunks.map((chunk) => chunk.audienceKey))])
-  await forEachConcurrently(chunks, AMENDMENT_CONCURRENCY, (chunk) => sendChunk(client, chunk, operation, outcomes))
+  const listIds = client.listIds([...new Set(chunks.map((chunk) => chunk.audienceKey))])
+  await forEachConcurrently(chunks, AMENDMENT_CONCURRENCY, (chunk) =>
+    sendChunk(client, chunk, listIds.get(chunk.audienceKey) as Promise<string>, operation, outcomes)
+  )
   return outcomes
 }
 
-async function sendChunk(client: CriteoClient, chunk: AmendmentChunk, operation: Operation, outcomes: Outcome[]) {
+async function sendChunk(
+  client: CriteoClient,
+  chunk: AmendmentChunk,
+  listId: Promise<string>,
+  operation: Operation,
+  outcomes: Outcome[]
+) {
   const sentFor = (identifier: string): SentIdentifier => ({
     audience_key: chunk.audienceKey,
     identifierType: chunk.identifierType,
     identifier
   })
   try {
-    const result = await client.amend(chunk.audienceKey, operation, chunk.identifierType, chunk.identifiers)
+    const result = await client.amend(chunk.audienceKey, operation, chunk.identifierType, chunk.identifiers, listId)
     const invalid = new Set(result.sampleInvalidIdentifiers)
     const body = { contactListId: result.contactListId, operation }
     chunk.identifiers.forEach((identifier, i) => {

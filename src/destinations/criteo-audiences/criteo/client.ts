@@ -136,16 +136,19 @@ export class CriteoClient {
   /**
    * Adds or removes identifiers on the list named `audienceKey`. A list deleted in Criteo since we cached its id
    * answers `audience-invalid`: the id is forgotten, the list found or created again, and the amendment sent once more.
+   * `knownListId` is the resolution the batch already started (see `listIds`): awaiting it, rather than resolving
+   * again, keeps a failed lookup from being repeated once per chunk.
    */
   async amend(
     audienceKey: string,
     operation: Operation,
     identifierType: IdentifierType,
-    identifiers: string[]
+    identifiers: string[],
+    knownListId: Promise<string> = this.listId(audienceKey)
   ): Promise<AmendmentResult> {
     const body = amendmentBody(operation, identifierType, identifiers)
     for (let attempt = 1; ; attempt++) {
-      const id = await this.listId(audienceKey)
+      const id = await (attempt === 1 ? knownListId : this.listId(audienceKey))
       const what = `${operation === 'add' ? 'Adding users to' : 'Removing users from'} Criteo list ${id} ("${audienceKey}")`
       const answer = await this.call(what, `${SEGMENTS_PATH}/${encodeURIComponent(id)}/contact-list`, {
         method: 'PATCH',
