@@ -339,6 +339,25 @@ describe('failures Segment should retry', () => {
     })
   })
 
+  it('gives up on a Criteo that does not answer within the request timeout, as retryable', async () => {
+    process.env.CRITEO_REQUEST_TIMEOUT_MS = '100'
+    try {
+      const scope = criteo()
+      tokenOk(scope)
+      searchFinds(scope)
+      scope.patch(`${SEGMENTS}/101/contact-list`).delay(2_000).reply(200, amendmentOkFor(1))
+
+      const [result] = await runBatch([ann()])
+      expect(result).toMatchObject({
+        status: 504,
+        errortype: 'RETRYABLE_ERROR',
+        errormessage: 'Adding users to Criteo list 101 ("first_time_shopper") failed: Criteo did not answer within 0.1 s.'
+      })
+    } finally {
+      delete process.env.CRITEO_REQUEST_TIMEOUT_MS
+    }
+  })
+
   it('never takes a list id out of a search answer of an unexpected shape', async () => {
     const scope = criteo()
     tokenOk(scope)

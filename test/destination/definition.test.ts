@@ -26,14 +26,14 @@ describe('the destination as an admin sees it', () => {
     const expectedMapping = {
       audience_key: {
         '@if': {
-          exists: { '@path': '$.properties.audience_key' },
+          blank: { '@path': '$.properties.audience_key' },
           then: { '@path': '$.properties.audience_key' },
           else: { '@path': '$.context.personas.computation_key' }
         }
       },
       email: {
         '@if': {
-          exists: { '@path': '$.context.traits.email' },
+          blank: { '@path': '$.context.traits.email' },
           then: { '@path': '$.context.traits.email' },
           else: { '@path': '$.traits.email' }
         }

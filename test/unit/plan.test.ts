@@ -1,5 +1,5 @@
 import { amendmentBody, planAmendments } from '../../src/destinations/criteo-audiences/plan'
-import { MISSING_EMAIL, NOT_AN_EMAIL, sha256Hex } from '../../src/destinations/criteo-audiences/identifiers'
+import { MISSING_AUDIENCE_KEY, MISSING_EMAIL, NOT_AN_EMAIL, sha256Hex } from '../../src/destinations/criteo-audiences/identifiers'
 import { MAX_IDENTIFIERS_PER_AMENDMENT } from '../../src/destinations/criteo-audiences/limits'
 
 const h = sha256Hex
@@ -84,6 +84,15 @@ describe('amendmentBody', () => {
   it('is the ContactlistAmendment Criteo documents', () => {
     expect(amendmentBody('remove', 'email', ['abc'])).toEqual({
       data: { type: 'ContactlistAmendment', attributes: { operation: 'remove', identifierType: 'email', identifiers: ['abc'] } }
+    })
+  })
+})
+
+describe('audience keys', () => {
+  it.each([[''], ['   '], [undefined as unknown as string]])('rejects the blank key %j', (key) => {
+    expect(planAmendments([{ audience_key: key, email: 'x@example.com' }])).toEqual({
+      rejected: [{ index: 0, reason: MISSING_AUDIENCE_KEY }],
+      chunks: []
     })
   })
 })

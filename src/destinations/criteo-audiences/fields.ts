@@ -10,7 +10,7 @@ export const audienceFields: Record<string, InputField> = {
     required: true,
     default: {
       '@if': {
-        exists: { '@path': '$.properties.audience_key' },
+        blank: { '@path': '$.properties.audience_key' },
         then: { '@path': '$.properties.audience_key' },
         else: { '@path': '$.context.personas.computation_key' }
       }
@@ -23,7 +23,7 @@ export const audienceFields: Record<string, InputField> = {
     type: 'string',
     default: {
       '@if': {
-        exists: { '@path': '$.context.traits.email' },
+        blank: { '@path': '$.context.traits.email' },
         then: { '@path': '$.context.traits.email' },
         else: { '@path': '$.traits.email' }
       }

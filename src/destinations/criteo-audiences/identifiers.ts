@@ -7,6 +7,9 @@ export const MISSING_EMAIL = 'Missing email: this event has no email address to 
 export const NOT_AN_EMAIL =
   'Not an email address: the Email field must hold an email address or its SHA-256 hash (64 hexadecimal characters).'
 
+export const MISSING_AUDIENCE_KEY =
+  'Missing audience key: this event names no Engage audience (properties.audience_key or context.personas.computation_key).'
+
 const SHA256_HEX = /^[0-9a-f]{64}$/
 // Deliberately loose: one "@", no white space, a dot in the domain. Criteo does the strict check and counts what it rejects.
 const EMAIL_SHAPE = /^[^\s@]+@[^\s@.]+(\.[^\s@.]+)+$/
@@ -36,4 +39,9 @@ export function prepareEmail(raw: unknown, hash: boolean): PreparedIdentifier {
   if (isSha256Hex(normalized)) return { ok: true, value: normalized }
   if (!EMAIL_SHAPE.test(normalized)) return { ok: false, reason: NOT_AN_EMAIL }
   return { ok: true, value: hash ? sha256Hex(normalized) : normalized }
+}
+
+/** An audience key names a Criteo list: it must hold something besides white space. It is used exactly as given. */
+export function isUsableAudienceKey(key: unknown): key is string {
+  return typeof key === 'string' && key.trim() !== ''
 }

@@ -29,5 +29,11 @@ export const CACHE_MAX_ENTRIES = 10_000
  */
 export const REQUEST_TIMEOUT_MS = 30_000
 
+/** The timeout in force: `CRITEO_REQUEST_TIMEOUT_MS` shortens it for local runs and tests of a hung Criteo. */
+export function requestTimeoutMs(): number {
+  const override = Number(process.env.CRITEO_REQUEST_TIMEOUT_MS)
+  return Number.isFinite(override) && override > 0 ? override : REQUEST_TIMEOUT_MS
+}
+
 /** Amendments sent at once for one batch: enough to overlap several audiences, few enough to spare the rate limit. */
 export const AMENDMENT_CONCURRENCY = 4

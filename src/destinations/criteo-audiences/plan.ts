@@ -1,5 +1,5 @@
 import { MAX_IDENTIFIERS_PER_AMENDMENT } from './limits'
-import { prepareEmail } from './identifiers'
+import { isUsableAudienceKey, MISSING_AUDIENCE_KEY, prepareEmail } from './identifiers'
 
 export type Operation = 'add' | 'remove'
 export type IdentifierType = 'email'
@@ -43,6 +43,10 @@ export function planAmendments(
   const byAudience = new Map<string, Map<string, number[]>>()
 
   events.forEach((event, index) => {
+    if (!isUsableAudienceKey(event.audience_key)) {
+      rejected.push({ index, reason: MISSING_AUDIENCE_KEY })
+      return
+    }
     const prepared = prepareEmail(event.email, event.hash_emails !== false)
     if (!prepared.ok) {
       rejected.push({ index, reason: prepared.reason })

@@ -5,7 +5,7 @@ import { AUDIENCE_SEGMENTS_PATH as SEGMENTS_PATH, criteoApiUrl } from '../versio
 import {
   AUDIENCE_CACHE_TTL_MS,
   CACHE_MAX_ENTRIES,
-  REQUEST_TIMEOUT_MS,
+  requestTimeoutMs,
   SEARCH_PAGE_SIZE,
   TOKEN_EXPIRY_MARGIN_SECONDS
 } from '../limits'
@@ -191,7 +191,7 @@ export class CriteoClient {
         }),
         headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
         throwHttpErrors: false,
-        timeout: REQUEST_TIMEOUT_MS
+        timeout: requestTimeoutMs()
       })
     } catch (error) {
       throw networkError(what, error)
@@ -290,7 +290,7 @@ export class CriteoClient {
           searchParams: options.searchParams,
           headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
           throwHttpErrors: false,
-          timeout: REQUEST_TIMEOUT_MS
+          timeout: requestTimeoutMs()
         })
       } catch (error) {
         throw networkError(what, error)

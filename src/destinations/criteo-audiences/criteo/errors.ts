@@ -6,7 +6,7 @@ import {
   RetryableError
 } from '@segment/actions-core'
 import { CRITEO_API_VERSION } from '../versioning-info'
-import { REQUEST_TIMEOUT_MS } from '../limits'
+import { requestTimeoutMs } from '../limits'
 import { CriteoProblem, ErrorBody } from './schemas'
 
 /** What went wrong, in the words of Criteo's error body: its first error's code and title. */
@@ -113,7 +113,7 @@ export function tokenError(status: number, body: unknown, headers?: Headers): Er
 export function networkError(what: string, error: unknown): RetryableError {
   const name = (error as { name?: string })?.name ?? ''
   if (/timeout/i.test(name)) {
-    return new RetryableError(`${what} failed: Criteo did not answer within ${REQUEST_TIMEOUT_MS / 1000} s.`, 504)
+    return new RetryableError(`${what} failed: Criteo did not answer within ${requestTimeoutMs() / 1000} s.`, 504)
   }
   const code = (error as { code?: string })?.code
   return new RetryableError(`${what} failed: could not reach Criteo (${code || name || 'network error'}).`, 503)
