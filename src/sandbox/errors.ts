@@ -158,5 +158,24 @@ export const sandboxErrors = {
     }),
 
   internal: () =>
-    single(500, { type: 'availability', code: 'internal-error', title: 'The sandbox failed to answer this request' })
+    single(500, { type: 'availability', code: 'internal-error', title: 'The sandbox failed to answer this request' }),
+
+  /** Injected outages (faults.ts). They read like a real outage: nothing in the body says the failure was injected. */
+  unavailable: (status: UnavailableStatus) => single(status, UNAVAILABLE_ERRORS[status])
+}
+
+export type UnavailableStatus = 500 | 502 | 503
+
+const UNAVAILABLE_ERRORS: Record<UnavailableStatus, CriteoError> = {
+  500: { type: 'availability', code: 'internal-error', title: 'An internal error occurred; retry later' },
+  502: {
+    type: 'availability',
+    code: 'bad-gateway',
+    title: 'The gateway got no valid answer from the service; retry later'
+  },
+  503: {
+    type: 'availability',
+    code: 'service-unavailable',
+    title: 'The service is temporarily unavailable; retry later'
+  }
 }

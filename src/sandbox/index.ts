@@ -3,10 +3,16 @@
  * segment search/create/delete, contact-list amend/wipe/statistics, rate limits and tenant isolation, served over
  * real HTTP on loopback. It follows Criteo's published behaviour; where Criteo's is unknown, the sandbox's own choice is
  * marked where it is made (codes in errors.ts, defaults in options.ts and handlers.ts).
+ *
+ * It can also fail on purpose (faults.ts): outages, rate limits, hung or dropped connections, revoked tokens, lists
+ * deleted under the client, creations answered 500, slow answers; by script, or at random from a seed.
  */
 export { startSandbox, MAX_BODY_BYTES } from './server'
 export type { Sandbox, SandboxList } from './server'
 export type { SandboxOptions, SandboxTenant } from './options'
+export type { FaultKind, FaultPlan, ScriptedFault } from './faults'
+export { DEFAULT_FAULT_SEED, DEFAULT_RANDOM_FAULT_KINDS, DEFAULT_SLOW_MS, FAULT_KINDS } from './faults'
+export type { EndpointKind } from './routes'
 export {
   DEFAULT_API_VERSION,
   DEFAULT_MAX_IDENTIFIERS_PER_AMENDMENT,

@@ -5,6 +5,8 @@
  * a sandbox that imported the client's numbers would agree with any mistake in them instead of catching it.
  */
 
+import { FaultPlan } from './faults'
+
 export interface SandboxTenant {
   clientId: string
   clientSecret: string
@@ -23,9 +25,12 @@ export interface SandboxOptions {
   stateFile?: string
   now?: () => number
   log?: (line: string) => void
+  /** Injected failures (see faults.ts); none by default. Checked at start, and replaceable with `setFaults`. */
+  faults?: FaultPlan
 }
 
-export type ResolvedOptions = Required<Omit<SandboxOptions, 'stateFile'>> & Pick<SandboxOptions, 'stateFile'>
+/** Faults are not resolved here: they can change while the sandbox runs, so the server owns them. */
+export type ResolvedOptions = Required<Omit<SandboxOptions, 'stateFile' | 'faults'>> & Pick<SandboxOptions, 'stateFile'>
 
 export const DEFAULT_TENANT: Readonly<SandboxTenant> = {
   clientId: 'sandbox-client',

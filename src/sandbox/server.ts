@@ -1,12 +1,19 @@
 import { createServer, IncomingMessage, Server, ServerResponse } from 'http'
 import { AddressInfo } from 'net'
 import { SandboxHttpError, sandboxErrors } from './errors'
+import { createFaultInjector, FAULT_KINDS, FaultInjector, FaultKind, FaultPlan } from './faults'
 import { amend, CallContext, create, deleteLists, HandlerResult, search, statistics, wipe } from './handlers'
 import { IdentifierType } from './identifiers'
 import { issueToken } from './oauth'
-import { resolveOptions, ResolvedOptions, SandboxOptions, SandboxTenant } from './options'
-import { createRateLimiter, RateLimiter } from './rate-limit'
-import { ApiRoute, ENDPOINT_KINDS, EndpointKind, matchRoute } from './routes'
+import {
+  DEFAULT_RATE_LIMIT_PER_MINUTE,
+  resolveOptions,
+  ResolvedOptions,
+  SandboxOptions,
+  SandboxTenant
+} from './options'
+import { createRateLimiter, RateLimiter, rateLimitHeaders, windowStart } from './rate-limit'
+import { ApiRoute, ENDPOINT_KINDS, EndpointKind, matchRoute, Route } from './routes'
 import { listSize, loadState, SandboxState, saveState } from './state'
 import { bearerToken, createTokenStore, TokenStore } from './tokens'
 
@@ -24,7 +31,12 @@ export interface Sandbox {
   saveState(): Promise<void>
   lists(advertiserId?: string): SandboxList[]
   members(listId: string, identifierType?: string): string[]
+  /** Calls per endpoint; `rateLimited` and `unauthorized` count the sandbox's own refusals, `faulted` injected faults. */
   requestCounts(): Record<string, number>
+  /** Injected faults per kind, every kind present; they survive setFaults. */
+  faultCounts(): Record<FaultKind, number>
+  /** Replaces the fault plan (its script and its random sequence start afresh); undefined turns faults off. */
+  setFaults(plan: FaultPlan | undefined): void
   revokeTokens(): void
   deleteList(listId: string): void
 }
@@ -35,7 +47,10 @@ export interface Sandbox {
  */
 export const MAX_BODY_BYTES = 64 * 1024 * 1024
 
-type CountKey = EndpointKind | 'rateLimited' | 'unauthorized'
+type CountKey = EndpointKind | 'rateLimited' | 'unauthorized' | 'faulted'
+
+/** How the answer reaches the client: whole, cut off mid-body, or never. */
+type Delivery = 'send' | 'reset' | 'hang'
 
 interface Answer {
   logPath: string
@@ -43,7 +58,11 @@ interface Answer {
   body: unknown
   headers: Record<string, string>
   logCounts: Record<string, number>
+  delivery: Delivery
+  fault?: FaultKind
 }
+
+const OUTAGE_STATUS = { http500: 500, http502: 502, http503: 503 } as const
 
 interface Body {
   text: string
@@ -57,11 +76,15 @@ class SandboxRuntime {
   readonly tokens: TokenStore
   readonly limiter: RateLimiter
   readonly counts: Record<CountKey, number>
+  readonly faultCounts: Record<FaultKind, number>
+  private faults: FaultInjector
 
   constructor(
     readonly options: ResolvedOptions,
-    readonly state: SandboxState
+    readonly state: SandboxState,
+    faults: FaultPlan | undefined
   ) {
+    this.faults = createFaultInjector(faults)
     this.tenants = new Map(options.tenants.map((tenant) => [tenant.clientId, tenant]))
     this.advertisersByClient = new Map(
       options.tenants.map((tenant) => [tenant.clientId, new Set(tenant.advertiserIds)])
@@ -69,29 +92,147 @@ class SandboxRuntime {
     this.tokens = createTokenStore(options.tokenTtlSeconds, options.now)
     this.limiter = createRateLimiter(options.rateLimitPerMinute, options.now)
     this.counts = Object.fromEntries(
-      [...ENDPOINT_KINDS, 'rateLimited', 'unauthorized'].map((key) => [key, 0])
+      [...ENDPOINT_KINDS, 'rateLimited', 'unauthorized', 'faulted'].map((key) => [key, 0])
     ) as Record<CountKey, number>
+    this.faultCounts = Object.fromEntries(FAULT_KINDS.map((kind) => [kind, 0])) as Record<FaultKind, number>
   }
 
-  answer(request: IncomingMessage, body: Body): Answer {
+  setFaults(plan: FaultPlan | undefined): void {
+    this.faults = createFaultInjector(plan)
+  }
+
+  async answer(request: IncomingMessage, body: Body): Promise<Answer> {
     const url = new URL(request.url ?? '/', 'http://sandbox')
     // An unknown path may hold anything a client put in it, so logs never show it.
-    const answer: Answer = { logPath: '(unknown path)', status: 200, body: undefined, headers: {}, logCounts: {} }
+    const answer: Answer = {
+      logPath: '(unknown path)',
+      status: 200,
+      body: undefined,
+      headers: {},
+      logCounts: {},
+      delivery: 'send'
+    }
+    let route: Route
     try {
-      const route = matchRoute(request.method ?? '', url.pathname, this.options.apiVersion)
-      answer.logPath = route.logPath
-      this.counts[route.kind]++
+      route = matchRoute(request.method ?? '', url.pathname, this.options.apiVersion)
+    } catch (error) {
+      this.fail(answer, error)
+      return answer
+    }
+    answer.logPath = route.logPath
+    this.counts[route.kind]++
+
+    const fault = this.faults.next(route.kind, (kind) => this.faultApplies(kind, route, request))
+    if (fault === undefined) {
+      this.handle(route, request, body, url, answer)
+      return answer
+    }
+    answer.fault = fault
+    this.counts.faulted++
+    this.faultCounts[fault]++
+    await this.inject(fault, route, request, body, url, answer)
+    return answer
+  }
+
+  /**
+   * Faults that stop a request before its handler still charge the caller's rate limit, as a request that reached
+   * Criteo's gateway would; their answer wins over the limit's. Faults that let the handler run charge it there.
+   * Injected refusals are counted under `faulted`, never under `rateLimited` or `unauthorized`.
+   */
+  private async inject(
+    fault: FaultKind,
+    route: Route,
+    request: IncomingMessage,
+    body: Body,
+    url: URL,
+    answer: Answer
+  ): Promise<void> {
+    switch (fault) {
+      case 'http500':
+      case 'http502':
+      case 'http503':
+        this.charge(route, request, body)
+        return refuse(answer, sandboxErrors.unavailable(OUTAGE_STATUS[fault]))
+      case 'rateLimit': {
+        this.charge(route, request, body)
+        const limit =
+          this.options.rateLimitPerMinute === false ? DEFAULT_RATE_LIMIT_PER_MINUTE : this.options.rateLimitPerMinute
+        answer.headers = rateLimitHeaders(limit, limit, windowStart(this.options.now()))
+        return refuse(answer, sandboxErrors.tooManyRequests(limit))
+      }
+      case 'hang':
+        this.charge(route, request, body)
+        answer.delivery = 'hang'
+        return
+      case 'revokeToken': {
+        this.charge(route, request, body)
+        const token = bearerToken(request.headers.authorization)
+        if (token !== undefined) this.tokens.revoke(token)
+        return refuse(answer, sandboxErrors.tokenInvalid())
+      }
+      case 'deleteList':
+        if ('listId' in route) this.state.delete(route.listId)
+        return this.handle(route, request, body, url, answer)
+      case 'createThen500':
+        // Whatever the handler answered is lost, as when Criteo fails after doing the work.
+        this.handle(route, request, body, url, answer)
+        answer.headers = {}
+        return refuse(answer, sandboxErrors.unavailable(500))
+      case 'reset':
+        this.handle(route, request, body, url, answer)
+        answer.delivery = 'reset'
+        return
+      case 'slow': {
+        const slowMs = this.faults.slowMs
+        await new Promise((resolve) => setTimeout(resolve, slowMs))
+        return this.handle(route, request, body, url, answer)
+      }
+    }
+  }
+
+  /** What the fault needs beyond the endpoint: a token to revoke or to create with, a list of the caller's to delete. */
+  private faultApplies(kind: FaultKind, route: Route, request: IncomingMessage): boolean {
+    if (kind !== 'revokeToken' && kind !== 'createThen500' && kind !== 'deleteList') return true
+    const check = this.tokens.check(bearerToken(request.headers.authorization))
+    if (!check.ok) return false
+    if (kind !== 'deleteList') return true
+    const list = 'listId' in route ? this.state.get(route.listId) : undefined
+    return list !== undefined && (this.advertisersByClient.get(check.clientId)?.has(list.advertiserId) ?? false)
+  }
+
+  /** Counts a call the handler will not see against its caller's limit, when the caller can be told. */
+  private charge(route: Route, request: IncomingMessage, body: Body): void {
+    const clientId = route.kind === 'token' ? this.formClientId(body) : this.tokenClientId(request)
+    if (clientId !== undefined) this.limiter.take(clientId)
+  }
+
+  private formClientId(body: Body): string | undefined {
+    if (body.tooLarge) return undefined
+    const clientId = new URLSearchParams(body.text).get('client_id') ?? ''
+    return this.tenants.has(clientId) ? clientId : undefined
+  }
+
+  private tokenClientId(request: IncomingMessage): string | undefined {
+    const check = this.tokens.check(bearerToken(request.headers.authorization))
+    return check.ok ? check.clientId : undefined
+  }
+
+  private handle(route: Route, request: IncomingMessage, body: Body, url: URL, answer: Answer): void {
+    try {
       const result = route.kind === 'token' ? this.token(body, answer) : this.call(route, request, body, url, answer)
       answer.body = result.body
       answer.logCounts = result.logCounts
     } catch (error) {
-      const failure = error instanceof SandboxHttpError ? error : sandboxErrors.internal()
-      if (failure.status === 401) this.counts.unauthorized++
-      if (failure.status === 429) this.counts.rateLimited++
-      answer.status = failure.status
-      answer.body = failure.body
+      this.fail(answer, error)
     }
-    return answer
+  }
+
+  private fail(answer: Answer, error: unknown): void {
+    const failure = error instanceof SandboxHttpError ? error : sandboxErrors.internal()
+    if (failure.status === 401) this.counts.unauthorized++
+    if (failure.status === 429) this.counts.rateLimited++
+    answer.status = failure.status
+    answer.body = failure.body
   }
 
   /** Token calls count against the rate limit of the client id they name, when it is a tenant's, right secret or not. */
@@ -162,6 +303,11 @@ class SandboxRuntime {
   }
 }
 
+function refuse(answer: Answer, error: SandboxHttpError): void {
+  answer.status = error.status
+  answer.body = error.body
+}
+
 function readText(body: Body): string {
   if (body.tooLarge) throw sandboxErrors.payloadTooLarge(MAX_BODY_BYTES)
   return body.text
@@ -192,10 +338,19 @@ function readBody(request: IncomingMessage): Promise<Body> {
   })
 }
 
-/** One line per call: method, path (list id at most), status and sizes. Never a token, secret or identifier. */
-export function logLine(method: string, logPath: string, status: number, counts: Record<string, number>): string {
+/**
+ * One line per call: method, path (list id at most), status ('-' when none is sent), sizes and the injected fault.
+ * Never a token, secret or identifier.
+ */
+export function logLine(
+  method: string,
+  logPath: string,
+  status: number | '-',
+  counts: Record<string, number>,
+  fault?: FaultKind
+): string {
   const sizes = Object.entries(counts).map(([key, value]) => ` ${key}=${value}`)
-  return `${method} ${logPath} ${status}${sizes.join('')}`
+  return `${method} ${logPath} ${status}${sizes.join('')}${fault ? ` fault=${fault}` : ''}`
 }
 
 function send(response: ServerResponse, answer: Answer): void {
@@ -206,6 +361,20 @@ function send(response: ServerResponse, answer: Answer): void {
     'content-length': Buffer.byteLength(payload)
   })
   response.end(payload)
+}
+
+/**
+ * The status line, the headers (announcing the whole body) and half the body, then the connection is dropped: the
+ * client sees a network failure after the server has done the work.
+ */
+function sendHalfThenDrop(response: ServerResponse, answer: Answer): void {
+  const payload = Buffer.from(JSON.stringify(answer.body))
+  response.writeHead(answer.status, {
+    ...answer.headers,
+    'content-type': 'application/json',
+    'content-length': payload.length
+  })
+  response.write(payload.subarray(0, Math.floor(payload.length / 2)), () => response.destroy())
 }
 
 function listen(server: Server, host: string, port: number): Promise<AddressInfo> {
@@ -226,14 +395,30 @@ function urlOf(address: AddressInfo): string {
 export async function startSandbox(options?: SandboxOptions): Promise<Sandbox> {
   const resolved = resolveOptions(options)
   const state = resolved.stateFile ? await loadState(resolved.stateFile) : new SandboxState()
-  const runtime = new SandboxRuntime(resolved, state)
+  const runtime = new SandboxRuntime(resolved, state, options?.faults)
+
+  // Hanging answers end only when their client gives up, or here when the sandbox closes.
+  const hanging = new Set<ServerResponse>()
+  let stopping = false
+  const hang = (response: ServerResponse) => {
+    // Past close(), or with its client already gone, no one would be left to end it.
+    if (stopping || response.socket?.destroyed !== false) {
+      response.destroy()
+      return
+    }
+    hanging.add(response)
+    response.once('close', () => hanging.delete(response))
+  }
 
   const server = createServer((request, response) => {
     void readBody(request)
-      .then((body) => {
-        const answer = runtime.answer(request, body)
-        send(response, answer)
-        resolved.log(logLine(request.method ?? '', answer.logPath, answer.status, answer.logCounts))
+      .then((body) => runtime.answer(request, body))
+      .then((answer) => {
+        if (answer.delivery === 'hang') hang(response)
+        else if (answer.delivery === 'reset') sendHalfThenDrop(response, answer)
+        else send(response, answer)
+        const status = answer.delivery === 'hang' ? '-' : answer.status
+        resolved.log(logLine(request.method ?? '', answer.logPath, status, answer.logCounts, answer.fault))
       })
       .catch(() => response.destroy())
   })
@@ -248,6 +433,8 @@ export async function startSandbox(options?: SandboxOptions): Promise<Sandbox> {
       server.close((error) => (error ? reject(error) : resolve()))
       // Idle keep-alive connections would hold close() open until they time out; calls in flight still finish.
       server.closeIdleConnections()
+      stopping = true
+      for (const response of hanging) response.destroy()
     })
     // Saved after the server stops, so no call can change the state once it is on disk.
     await persist()
@@ -260,6 +447,8 @@ export async function startSandbox(options?: SandboxOptions): Promise<Sandbox> {
     lists: (advertiserId) => runtime.lists(advertiserId),
     members: (listId, identifierType = 'email') => runtime.members(listId, identifierType),
     requestCounts: () => ({ ...runtime.counts }),
+    faultCounts: () => ({ ...runtime.faultCounts }),
+    setFaults: (plan) => runtime.setFaults(plan),
     revokeTokens: () => runtime.tokens.revokeAll(),
     deleteList: (listId) => runtime.deleteList(listId)
   }

@@ -5,6 +5,7 @@ export type TokenCheck = { ok: true; clientId: string } | { ok: false; reason: '
 export interface TokenStore {
   issue(clientId: string): string
   check(token: string | undefined): TokenCheck
+  revoke(token: string): void
   revokeAll(): void
 }
 
@@ -25,6 +26,9 @@ export function createTokenStore(ttlSeconds: number, now: () => number): TokenSt
       if (!entry) return { ok: false, reason: 'invalid' }
       if (now() >= entry.expiresAt) return { ok: false, reason: 'expired' }
       return { ok: true, clientId: entry.clientId }
+    },
+    revoke(token) {
+      tokens.delete(token)
     },
     revokeAll() {
       tokens.clear()

@@ -16,7 +16,20 @@ describe('sandbox lifecycle', () => {
       statistics: 0,
       delete: 0,
       rateLimited: 0,
-      unauthorized: 0
+      unauthorized: 0,
+      faulted: 0
+    })
+    expect(sandbox.faultCounts()).toEqual({
+      http500: 0,
+      http502: 0,
+      http503: 0,
+      rateLimit: 0,
+      hang: 0,
+      reset: 0,
+      revokeToken: 0,
+      deleteList: 0,
+      createThen500: 0,
+      slow: 0
     })
   })
 

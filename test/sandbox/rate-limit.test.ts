@@ -85,7 +85,8 @@ describe('rate limit', () => {
       statistics: 0,
       delete: 0,
       rateLimited: 1,
-      unauthorized: 0
+      unauthorized: 0,
+      faulted: 0
     })
   })
 
