@@ -101,7 +101,7 @@ describe('access tokens', () => {
     expect(retried.isDone()).toBe(true)
   })
 
-  it('reports a second 401 in a row as invalid authentication, not retryable', async () => {
+  it('reports a fresh token refused again as retryable: the credentials were just accepted', async () => {
     const scope = criteo()
     tokenOk(scope, 'token-1')
     tokenOk(scope, 'token-2')
@@ -113,10 +113,10 @@ describe('access tokens', () => {
 
     expect(await runBatch([ann()])).toEqual([
       {
-        status: 401,
-        errortype: 'INVALID_AUTHENTICATION',
+        status: 503,
+        errortype: 'RETRYABLE_ERROR',
         errormessage:
-          'Adding users to Criteo list 101 ("first_time_shopper") failed: Criteo answered HTTP 401 authorization-token-invalid: Token is not valid. Check the Client ID and Client Secret in the destination settings.',
+          'Adding users to Criteo list 101 ("first_time_shopper") failed: Criteo answered HTTP 401 authorization-token-invalid: Token is not valid. Criteo refused a newly issued access token; the request will be retried with another one.',
         errorreporter: 'DESTINATION',
         sent: { audience_key: 'first_time_shopper', identifierType: 'email', identifier: hash('ann@example.com') }
       }

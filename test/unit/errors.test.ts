@@ -13,7 +13,7 @@ describe('criteoError: what a failed call becomes', () => {
     [504, RetryableError, 504],
     [520, RetryableError, 500],
     [501, IntegrationError, 501],
-    [401, InvalidAuthenticationError, 401],
+    [401, RetryableError, 503],
     [400, IntegrationError, 400],
     [403, IntegrationError, 403],
     [404, IntegrationError, 404],

@@ -1,4 +1,5 @@
 import type { RequestClient } from '@segment/actions-core'
+import type { RequestOptions } from '@segment/actions-core/request-client'
 import { IntegrationError, ErrorCodes, RetryableError } from '@segment/actions-core'
 import type { z } from 'zod'
 import { AUDIENCE_SEGMENTS_PATH as SEGMENTS_PATH, criteoApiUrl } from '../versioning-info'
@@ -180,23 +181,15 @@ export class CriteoClient {
 
   private async fetchToken(): Promise<string> {
     const what = 'Getting a Criteo access token'
-    let response
-    try {
-      response = await this.request(`${criteoApiUrl()}/oauth2/token`, {
-        method: 'POST',
-        body: new URLSearchParams({
-          grant_type: 'client_credentials',
-          client_id: this.settings.client_id,
-          client_secret: this.settings.client_secret
-        }),
-        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-        throwHttpErrors: false,
-        timeout: requestTimeoutMs()
-      })
-    } catch (error) {
-      throw networkError(what, error)
-    }
-    const answer = toAnswer(response)
+    const answer = await this.send(what, `${criteoApiUrl()}/oauth2/token`, {
+      method: 'POST',
+      body: new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: this.settings.client_id,
+        client_secret: this.settings.client_secret
+      }),
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' }
+    })
     if (answer.status >= 300) throw tokenError(answer.status, answer.body, answer.headers)
     const token = this.parse(what, answer, TokenResponse)
     const lifetime = Math.max(token.expires_in - TOKEN_EXPIRY_MARGIN_SECONDS, token.expires_in / 2)
@@ -282,25 +275,41 @@ export class CriteoClient {
   private async call(what: string, path: string, options: CallOptions): Promise<Answer> {
     for (let attempt = 1; ; attempt++) {
       const token = await this.accessToken()
-      let response
-      try {
-        response = await this.request(`${criteoApiUrl()}${path}`, {
-          method: options.method,
-          json: options.json,
-          searchParams: options.searchParams,
-          headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
-          throwHttpErrors: false,
-          timeout: requestTimeoutMs()
-        })
-      } catch (error) {
-        throw networkError(what, error)
-      }
-      const answer = toAnswer(response)
+      const answer = await this.send(what, `${criteoApiUrl()}${path}`, {
+        method: options.method,
+        json: options.json,
+        searchParams: options.searchParams,
+        headers: { authorization: `Bearer ${token}`, accept: 'application/json' }
+      })
       if (answer.status === 401 && attempt === 1) {
         tokens.deleteIf(this.credentialsKey, token)
         continue
       }
       return answer
+    }
+  }
+
+  /**
+   * The one place a request leaves. actions-core's own timeout stops at the response headers; the deadline here also
+   * bounds reading the body, so a connection cut mid-response fails within the timeout instead of hanging. The body
+   * is read once, not cloned: a clone is never told that its source connection broke.
+   */
+  private async send(what: string, url: string, options: RequestOptions): Promise<Answer> {
+    const timeout = requestTimeoutMs()
+    let timer: NodeJS.Timeout | undefined
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(Object.assign(new Error('deadline'), { name: 'TimeoutError' })), timeout)
+    })
+    try {
+      const response = await Promise.race([
+        this.request(url, { ...options, throwHttpErrors: false, timeout, skipResponseCloning: true }),
+        deadline
+      ])
+      return { status: response.status, body: response.data, headers: response.headers }
+    } catch (error) {
+      throw networkError(what, error)
+    } finally {
+      clearTimeout(timer)
     }
   }
 
@@ -314,8 +323,4 @@ export class CriteoClient {
     }
     return parsed.data
   }
-}
-
-function toAnswer(response: { status: number; data?: unknown; headers?: Headers }): Answer {
-  return { status: response.status, body: response.data, headers: response.headers }
 }

@@ -76,11 +76,14 @@ export function criteoError(what: string, status: number, body: unknown, headers
     return new RetryableError(`${answer} This is temporary on Criteo's side; the request will be retried.`, retryStatus)
   }
 
-  // Reached only after one fresh token was also refused: the credentials themselves no longer work.
+  // Reached only after a token fresh from the token endpoint was refused too. The endpoint had just accepted the
+  // credentials, so it is the token that was refused (revoked early, or by a concurrent refresh): a later attempt
+  // gets another one. Credentials that really stopped working are refused by the token endpoint itself, and that
+  // is reported as invalid authentication (tokenError), never retried.
   if (status === 401) {
-    return new InvalidAuthenticationError(
-      `${answer} Check the Client ID and Client Secret in the destination settings.`,
-      ErrorCodes.INVALID_AUTHENTICATION
+    return new RetryableError(
+      `${answer} Criteo refused a newly issued access token; the request will be retried with another one.`,
+      503
     )
   }
 

@@ -1,0 +1,191 @@
+#!/usr/bin/env node
+/**
+ * The soak: a known sequence of entries and exits, pushed through the destination against a sandbox that fails
+ * a share of its requests, retried the way Segment does. At the end every list must hold exactly its members.
+ * `npm run soak` runs the long version; test/reliability/soak.test.ts runs a short one in `npm test`.
+ */
+import { parseArgs } from 'util'
+import type { SegmentEvent } from '@segment/actions-core'
+import { startSandbox, DEFAULT_TENANT } from '../sandbox'
+import type { FaultKind } from '../sandbox'
+import { prepareEmail } from '../destinations/criteo-audiences/identifiers'
+import { resetCriteoCaches } from '../destinations/criteo-audiences/criteo/client'
+import { engageEvent } from './generate'
+import { runSync, SyncResult } from './runner'
+
+export interface SoakStreamOptions {
+  events: number
+  audiences: number
+  /** Users drawn from; fewer users than events means the same users enter and exit again and again. */
+  users: number
+  /** Waves alternate entries and exits; each wave holds events of one kind, in random order. */
+  waves: number
+  seed?: number
+}
+
+function random(seed: number): () => number {
+  let state = seed >>> 0
+  return () => {
+    state = (state * 1664525 + 1013904223) >>> 0
+    return state / 4294967296
+  }
+}
+
+/**
+ * Entries and exits of the same users, interleaved wave by wave: users enter, some exit, some enter again, others
+ * enter other audiences. Exits are only ever for users who are members at that point, as Engage sends them.
+ */
+export function generateSoakStream(options: SoakStreamOptions): SegmentEvent[] {
+  const { events: total, audiences, users, waves, seed = 11 } = options
+  const rand = random(seed)
+  const audienceNames = Array.from({ length: audiences }, (_, i) => `soak_audience_${i}`)
+  const members = audienceNames.map(() => new Set<number>())
+  const events: SegmentEvent[] = []
+  const perWave = Math.ceil(total / waves)
+  for (let wave = 0; wave < waves && events.length < total; wave++) {
+    const entering = wave % 2 === 0
+    for (let i = 0; i < perWave && events.length < total; i++) {
+      const a = Math.floor(rand() * audiences)
+      if (entering) {
+        const user = Math.floor(rand() * users)
+        members[a].add(user)
+        // Now and then the same email in another case: the same user, once more.
+        const email = rand() < 0.05 ? `SOAK.User${user}@Example.com` : `soak.user${user}@example.com`
+        events.push(engageEvent(`u${user}`, audienceNames[a], true, email, events.length))
+      } else {
+        if (members[a].size === 0) continue
+        const pool = [...members[a]]
+        const user = pool[Math.floor(rand() * pool.length)]
+        members[a].delete(user)
+        events.push(engageEvent(`u${user}`, audienceNames[a], false, `soak.user${user}@example.com`, events.length))
+      }
+    }
+  }
+  return events
+}
+
+/** The membership a perfect sync ends with: each valid event applied in stream order, hashed as the destination does. */
+export function expectedMembership(events: readonly SegmentEvent[]): Map<string, Set<string>> {
+  const lists = new Map<string, Set<string>>()
+  for (const event of events) {
+    const audience = (event.properties as { audience_key?: string } | undefined)?.audience_key ?? ''
+    const prepared = prepareEmail((event.context?.traits as { email?: unknown } | undefined)?.email, true)
+    if (!lists.has(audience)) lists.set(audience, new Set())
+    if (!prepared.ok) continue
+    if (event.event === 'Audience Entered') lists.get(audience)?.add(prepared.value)
+    else lists.get(audience)?.delete(prepared.value)
+  }
+  return lists
+}
+
+export interface SoakResult {
+  events: number
+  sync: SyncResult
+  requests: Record<string, number>
+  faults: Record<string, number>
+  /** Per audience: members missing from the list, and members in it that should not be. Empty when exact. */
+  mismatches: Array<{ audience: string; missing: number; extra: number }>
+  duplicateLists: string[]
+  unexpectedLists: string[]
+}
+
+/** Runs the soak against a fresh sandbox on a simulated clock, so waits for rate-limit windows cost no real time. */
+export async function runSoak(
+  stream: SoakStreamOptions,
+  {
+    faultRate = 0.1,
+    faultKinds = undefined as FaultKind[] | undefined,
+    batchSize = 1000,
+    concurrency = 4,
+    maxAttempts = 12
+  } = {}
+): Promise<SoakResult> {
+  const events = generateSoakStream(stream)
+  let clock = Date.UTC(2026, 10, 22, 12, 0, 0)
+  const sandbox = await startSandbox({ now: () => clock, faults: { rate: faultRate, kinds: faultKinds, seed: stream.seed ?? 11 } })
+  const previous = { url: process.env.CRITEO_API_URL, timeout: process.env.CRITEO_REQUEST_TIMEOUT_MS }
+  process.env.CRITEO_API_URL = sandbox.url
+  // A connection reset costs the client a whole timeout: keep it short, the sandbox answers in milliseconds.
+  process.env.CRITEO_REQUEST_TIMEOUT_MS = '1000'
+  resetCriteoCaches()
+  try {
+    const settings = {
+      client_id: DEFAULT_TENANT.clientId,
+      client_secret: DEFAULT_TENANT.clientSecret,
+      advertiser_id: DEFAULT_TENANT.advertiserIds[0]
+    }
+    const sync = await runSync({
+      events,
+      settings,
+      batchSize,
+      concurrency,
+      maxAttempts,
+      backoffMs: 200,
+      now: () => clock,
+      sleep: async (ms) => {
+        clock += ms
+      }
+    })
+    // Faults are over: what is in the lists now is what the sync left there.
+    sandbox.setFaults(undefined)
+    const expected = expectedMembership(events)
+    const lists = sandbox.lists(settings.advertiser_id)
+    const names = lists.map((l) => l.name)
+    const mismatches: SoakResult['mismatches'] = []
+    for (const [audience, members] of expected) {
+      const list = lists.find((l) => l.name === audience)
+      const actual = new Set(list ? sandbox.members(list.id) : [])
+      const missing = [...members].filter((m) => !actual.has(m)).length
+      const extra = [...actual].filter((m) => !members.has(m)).length
+      if (missing || extra) mismatches.push({ audience, missing, extra })
+    }
+    return {
+      events: events.length,
+      sync,
+      requests: sandbox.requestCounts(),
+      faults: Object.fromEntries(Object.entries(sandbox.faultCounts()).filter(([, n]) => n > 0)),
+      mismatches,
+      duplicateLists: names.filter((name, i) => names.indexOf(name) !== i),
+      unexpectedLists: names.filter((name) => !expected.has(name))
+    }
+  } finally {
+    await sandbox.close()
+    for (const [name, value] of [['CRITEO_API_URL', previous.url], ['CRITEO_REQUEST_TIMEOUT_MS', previous.timeout]] as const) {
+      if (value === undefined) delete process.env[name]
+      else process.env[name] = value
+    }
+  }
+}
+
+export function soakPassed(result: SoakResult): boolean {
+  return (
+    result.mismatches.length === 0 &&
+    result.duplicateLists.length === 0 &&
+    result.unexpectedLists.length === 0 &&
+    result.sync.audiences.every((a) => a.errored === 0)
+  )
+}
+
+if (require.main === module) {
+  const { values } = parseArgs({
+    options: { events: { type: 'string' }, 'fault-rate': { type: 'string' }, seed: { type: 'string' } }
+  })
+  const events = Number(values.events ?? 100_000)
+  const started = Date.now()
+  runSoak(
+    { events, audiences: 5, users: Math.ceil(events / 4), waves: 8, seed: Number(values.seed ?? 11) },
+    { faultRate: Number(values['fault-rate'] ?? 0.1) }
+  ).then((result) => {
+    const synced = result.sync.audiences.reduce((n, a) => n + a.synced, 0)
+    const errored = result.sync.audiences.reduce((n, a) => n + a.errored, 0)
+    console.log(`Soak: ${result.events.toLocaleString('en-US')} events over 5 audiences, ${(Date.now() - started) / 1000} s`)
+    console.log(`  synced ${synced}, errored ${errored}, event retries ${result.sync.retries}`)
+    console.log(`  requests: ${JSON.stringify(result.requests)}`)
+    console.log(`  faults injected: ${JSON.stringify(result.faults)}`)
+    console.log(`  lists exact: ${result.mismatches.length === 0 ? 'yes' : JSON.stringify(result.mismatches)}`)
+    console.log(`  duplicate lists: ${result.duplicateLists.length}, unexpected lists: ${result.unexpectedLists.length}`)
+    const passed = soakPassed(result)
+    console.log(passed ? 'PASS: every list holds exactly its members.' : 'FAIL')
+    process.exit(passed ? 0 : 1)
+  })
+}
