@@ -30,6 +30,7 @@ Options:
   --exited N          generated "Audience Exited" events (default 3000)
   --seed N            seed of the generated stream (default 42)
   --sandbox-state F   keep the sandbox's lists in this JSON file, so a second run sees the first run's lists
+  --faults RATE       make the sandbox fail this share of requests (0 to 1): 5xx, 429 bursts, resets, revoked tokens
   --help              this text
 `
 
@@ -66,6 +67,7 @@ function parse(argv: string[]) {
       exited: { type: 'string' },
       seed: { type: 'string' },
       'sandbox-state': { type: 'string' },
+      faults: { type: 'string' },
       help: { type: 'boolean', default: false }
     },
     strict: true,
@@ -83,8 +85,16 @@ function parse(argv: string[]) {
     entered: positiveInt('entered', values.entered, 30_000),
     exited: positiveInt('exited', values.exited, 3_000),
     seed: positiveInt('seed', values.seed, 42),
-    sandboxState: values['sandbox-state']
+    sandboxState: values['sandbox-state'],
+    faultRate: faultRate(values.faults)
   }
+}
+
+function faultRate(value: string | undefined): number {
+  if (value === undefined) return 0
+  const rate = Number(value)
+  if (!(rate >= 0 && rate <= 1)) throw new UsageError(`--faults takes a share of requests from 0 to 1, not "${value}".`)
+  return rate
 }
 
 /** Credentials for --live, from the environment; names every one that is missing. */
@@ -112,6 +122,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       return 0
     }
     if (options.live && !options.dryRun) settings = liveCredentials(env)
+    if (options.live && options.faultRate > 0) throw new UsageError('--faults applies to the sandbox only, not to --live.')
     if (options.live && options.input === undefined) {
       throw new UsageError('--live sends real users to your Criteo account: give them with --input FILE (or - for stdin).')
     }
@@ -138,12 +149,18 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   }
 
   let sandbox: Sandbox | undefined
-  const previousUrl = env.CRITEO_API_URL
+  const previousUrl = process.env.CRITEO_API_URL
+  const previousTimeout = process.env.CRITEO_REQUEST_TIMEOUT_MS
   try {
     let target = 'Criteo (api.criteo.com)'
     if (!settings) {
-      sandbox = await startSandbox({ stateFile: options.sandboxState })
+      sandbox = await startSandbox({
+        stateFile: options.sandboxState,
+        faults: options.faultRate > 0 ? { rate: options.faultRate } : undefined
+      })
       process.env.CRITEO_API_URL = sandbox.url
+      // A reset connection costs a whole request timeout; the sandbox answers in milliseconds, so 2 s is plenty.
+      if (options.faultRate > 0 && !previousTimeout) process.env.CRITEO_REQUEST_TIMEOUT_MS = '2000'
       settings = {
         client_id: DEFAULT_TENANT.clientId,
         client_secret: DEFAULT_TENANT.clientSecret,
@@ -178,8 +195,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   } finally {
     await sandbox?.close()
     if (sandbox) {
-      if (previousUrl === undefined) delete process.env.CRITEO_API_URL
-      else process.env.CRITEO_API_URL = previousUrl
+      for (const [name, value] of [['CRITEO_API_URL', previousUrl], ['CRITEO_REQUEST_TIMEOUT_MS', previousTimeout]] as const) {
+        if (value === undefined) delete process.env[name]
+        else process.env[name] = value
+      }
     }
   }
 }

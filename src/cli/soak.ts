@@ -44,7 +44,8 @@ export function generateSoakStream(options: SoakStreamOptions): SegmentEvent[] {
   const perWave = Math.ceil(total / waves)
   for (let wave = 0; wave < waves && events.length < total; wave++) {
     const entering = wave % 2 === 0
-    for (let i = 0; i < perWave && events.length < total; i++) {
+    const waveEnd = wave === waves - 1 ? total : Math.min(total, (wave + 1) * perWave)
+    while (events.length < waveEnd) {
       const a = Math.floor(rand() * audiences)
       if (entering) {
         const user = Math.floor(rand() * users)
@@ -53,6 +54,7 @@ export function generateSoakStream(options: SoakStreamOptions): SegmentEvent[] {
         const email = rand() < 0.05 ? `SOAK.User${user}@Example.com` : `soak.user${user}@example.com`
         events.push(engageEvent(`u${user}`, audienceNames[a], true, email, events.length))
       } else {
+        if (members.every((m) => m.size === 0)) break
         if (members[a].size === 0) continue
         const pool = [...members[a]]
         const user = pool[Math.floor(rand() * pool.length)]
@@ -173,7 +175,7 @@ if (require.main === module) {
   const events = Number(values.events ?? 100_000)
   const started = Date.now()
   runSoak(
-    { events, audiences: 5, users: Math.ceil(events / 4), waves: 8, seed: Number(values.seed ?? 11) },
+    { events, audiences: 5, users: Math.ceil(events / 4), waves: 9, seed: Number(values.seed ?? 11) },
     { faultRate: Number(values['fault-rate'] ?? 0.1) }
   ).then((result) => {
     const synced = result.sync.audiences.reduce((n, a) => n + a.synced, 0)

@@ -202,6 +202,16 @@ describe('npm start', () => {
     expect(streams.out()).not.toMatch(/@|[0-9a-f]{64}/)
   })
 
+  it.each([
+    [['--faults', '1.5'], '--faults takes a share of requests from 0 to 1, not "1.5".'],
+    [['--faults', '0.1', '--live', '--input', '-'], '--faults applies to the sandbox only, not to --live.']
+  ])('rejects %j with a clear message and exit code 2', async (argv, message) => {
+    const streams = io()
+    const env = { CRITEO_CLIENT_ID: 'x', CRITEO_CLIENT_SECRET: 'y', CRITEO_ADVERTISER_ID: '1' }
+    expect(await runCli(argv, { ...streams, env })).toBe(2)
+    expect(streams.err().split('\n')[0]).toBe(message)
+  })
+
   it('--live names every missing credential and exits 2', async () => {
     const streams = io()
     const code = await runCli(['--live', '--input', '-'], { ...streams, env: { CRITEO_CLIENT_ID: 'x' } })
