@@ -1,0 +1,87 @@
+import { BenchConfig, QUICK, runBenchmarks } from '../../bench/main'
+import { checkTargets, failures, formatResults } from '../../bench/report'
+import type { BenchResults } from '../../bench/report'
+
+/**
+ * `npm run bench -- --quick`'s code path on tiny inputs, so the benchmarks cannot rot. Only what does not depend on
+ * the machine is asserted here; the timings and their targets live in the benchmark's own output.
+ */
+const TINY: BenchConfig = {
+  ...QUICK,
+  mode: 'test',
+  identifiers: { sizes: [100, 1_000], repetitions: 1 },
+  steadyState: { batches: 4, batchSize: 50 },
+  cpu: { batches: 3, batchSize: 50, rounds: 1 },
+  // The smallest batch that needs two amendments.
+  largeBatches: { sizes: [50_001] },
+  sync: { ...QUICK.sync, users: 1_000, batchSize: 50 }
+}
+
+let results: BenchResults
+
+beforeAll(async () => {
+  results = await runBenchmarks(TINY)
+}, 120_000)
+
+describe('the benchmarks, on tiny inputs', () => {
+  it('prepares every identifier into one chunk per audience', () => {
+    expect(results.identifiers.rows.map((row) => [row.emails, row.chunks])).toEqual([
+      [100, 5],
+      [1_000, 5]
+    ])
+  })
+
+  it('sends exactly one amendment per batch after the first, and no token or lookup request', () => {
+    const { afterFirst, steadyBatches, eventsNotOk } = results.steadyState
+    expect(afterFirst).toEqual({
+      token: 0,
+      search: 0,
+      create: 0,
+      amend: steadyBatches,
+      rateLimited: 0,
+      unauthorized: 0
+    })
+    expect(results.steadyState.firstBatch).toMatchObject({ token: 1, search: 1, create: 1, amend: 1 })
+    expect(eventsNotOk).toBe(0)
+  })
+
+  it('measures CPU through onBatch with every event synced', () => {
+    expect(results.cpu.eventsNotOk).toBe(0)
+    expect(results.cpu.onBatchCpuMs).toBeGreaterThan(0)
+    // So few events may leave the project's own code between two samples: only the profile as a whole is certain.
+    expect(results.cpu.profile.totalMs).toBeGreaterThan(0)
+  })
+
+  it('sends one amendment per 50,000 identifiers of a large batch, in a process of its own', () => {
+    expect(results.largeBatches).toEqual([
+      expect.objectContaining({ events: 50_001, amendments: 2, results: 50_001, eventsNotOk: 0 })
+    ])
+    expect(results.largeBatches[0].peakRss).toBeGreaterThan(results.largeBatches[0].baselineRss)
+  })
+
+  it('syncs every user end to end: no 429 with sequential batches of one audience, slowing down rather than failing otherwise', () => {
+    const { users } = TINY.sync
+    const byScenario = Object.fromEntries(results.sync.rows.map((row) => [`${row.ordering}/${row.concurrency}`, row]))
+    expect(Object.keys(byScenario)).toEqual(['grouped/1', 'grouped/4', 'mixed/4', 'mixed/1'])
+    expect(byScenario['grouped/1'].rateLimited).toBe(0)
+    for (const row of results.sync.rows) {
+      expect({ synced: row.synced, listed: row.listed, errored: row.errored }).toEqual({
+        synced: users,
+        listed: users,
+        errored: 0
+      })
+    }
+    // Overlapping batches go past the limit (scaled down with the latency in QUICK), wait, and still sync everyone.
+    expect(byScenario['grouped/4'].rateLimited).toBeGreaterThan(0)
+    expect(byScenario['mixed/4'].amendments).toBe(byScenario['mixed/4'].batches * TINY.sync.audiences)
+  })
+
+  it('meets every machine-independent target, and prints them', () => {
+    expect(failures(results)).toEqual([])
+    const structural = checkTargets(results).filter(
+      (check) => /^[245]\. /.test(check.measure) && !/RSS|users a minute/.test(check.measure)
+    )
+    expect(structural.filter((check) => check.met !== true)).toEqual([])
+    expect(formatResults(results)).toContain('Targets')
+  })
+})
