@@ -34,7 +34,7 @@ export async function runBatch(
     mapping = {}
   }: {
     action?: 'addUserToAudience' | 'removeUserFromAudience'
-    settings?: Record<string, unknown>
+    settings?: object
     mapping?: Record<string, unknown>
   } = {}
 ) {

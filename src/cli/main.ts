@@ -3,7 +3,8 @@ import { parseArgs } from 'util'
 import type { Readable } from 'stream'
 import { createRequestClient } from '@segment/actions-core'
 import type { SegmentEvent } from '@segment/actions-core'
-import { startSandbox, DEFAULT_TENANT } from '../sandbox'
+import { startSandbox } from '../sandbox'
+import { pointDestinationAt, SANDBOX_SETTINGS } from './sandbox-target'
 import type { Sandbox } from '../sandbox'
 import { CriteoClient } from '../destinations/criteo-audiences/criteo/client'
 import { generateEngageStream } from './generate'
@@ -149,8 +150,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   }
 
   let sandbox: Sandbox | undefined
-  const previousUrl = process.env.CRITEO_API_URL
-  const previousTimeout = process.env.CRITEO_REQUEST_TIMEOUT_MS
+  let restoreTarget: (() => void) | undefined
   try {
     let target = 'Criteo (api.criteo.com)'
     if (!settings) {
@@ -158,14 +158,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         stateFile: options.sandboxState,
         faults: options.faultRate > 0 ? { rate: options.faultRate } : undefined
       })
-      process.env.CRITEO_API_URL = sandbox.url
       // A reset connection costs a whole request timeout; the sandbox answers in milliseconds, so 2 s is plenty.
-      if (options.faultRate > 0 && !previousTimeout) process.env.CRITEO_REQUEST_TIMEOUT_MS = '2000'
-      settings = {
-        client_id: DEFAULT_TENANT.clientId,
-        client_secret: DEFAULT_TENANT.clientSecret,
-        advertiser_id: DEFAULT_TENANT.advertiserIds[0]
-      }
+      const shortTimeout = options.faultRate > 0 && !env.CRITEO_REQUEST_TIMEOUT_MS ? 2000 : undefined
+      restoreTarget = pointDestinationAt(sandbox.url, shortTimeout)
+      settings = SANDBOX_SETTINGS
       target = `the Criteo sandbox at ${sandbox.url}`
     }
     io.stderr.write(`Syncing ${events.length.toLocaleString('en-US')} events to ${target}…\n`)
@@ -194,12 +190,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     return ok ? 0 : 1
   } finally {
     await sandbox?.close()
-    if (sandbox) {
-      for (const [name, value] of [['CRITEO_API_URL', previousUrl], ['CRITEO_REQUEST_TIMEOUT_MS', previousTimeout]] as const) {
-        if (value === undefined) delete process.env[name]
-        else process.env[name] = value
-      }
-    }
+    restoreTarget?.()
   }
 }
 

@@ -6,7 +6,8 @@
  */
 import { parseArgs } from 'util'
 import type { SegmentEvent } from '@segment/actions-core'
-import { startSandbox, DEFAULT_TENANT } from '../sandbox'
+import { startSandbox } from '../sandbox'
+import { pointDestinationAt, SANDBOX_SETTINGS } from './sandbox-target'
 import type { FaultKind } from '../sandbox'
 import { prepareEmail } from '../destinations/criteo-audiences/identifiers'
 import { resetCriteoCaches } from '../destinations/criteo-audiences/criteo/client'
@@ -105,17 +106,11 @@ export async function runSoak(
   const events = generateSoakStream(stream)
   let clock = Date.UTC(2026, 10, 22, 12, 0, 0)
   const sandbox = await startSandbox({ now: () => clock, faults: { rate: faultRate, kinds: faultKinds, seed: stream.seed ?? 11 } })
-  const previous = { url: process.env.CRITEO_API_URL, timeout: process.env.CRITEO_REQUEST_TIMEOUT_MS }
-  process.env.CRITEO_API_URL = sandbox.url
   // A connection reset costs the client a whole timeout: keep it short, the sandbox answers in milliseconds.
-  process.env.CRITEO_REQUEST_TIMEOUT_MS = '1000'
+  const restoreTarget = pointDestinationAt(sandbox.url, 1000)
   resetCriteoCaches()
   try {
-    const settings = {
-      client_id: DEFAULT_TENANT.clientId,
-      client_secret: DEFAULT_TENANT.clientSecret,
-      advertiser_id: DEFAULT_TENANT.advertiserIds[0]
-    }
+    const settings = SANDBOX_SETTINGS
     const sync = await runSync({
       events,
       settings,
@@ -152,10 +147,7 @@ export async function runSoak(
     }
   } finally {
     await sandbox.close()
-    for (const [name, value] of [['CRITEO_API_URL', previous.url], ['CRITEO_REQUEST_TIMEOUT_MS', previous.timeout]] as const) {
-      if (value === undefined) delete process.env[name]
-      else process.env[name] = value
-    }
+    restoreTarget()
   }
 }
 

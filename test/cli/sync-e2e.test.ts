@@ -3,32 +3,16 @@ import { tmpdir } from 'os'
 import { join } from 'path'
 import { PassThrough } from 'stream'
 import type { SegmentEvent } from '@segment/actions-core'
-import { startSandbox, Sandbox, DEFAULT_TENANT } from '../../src/sandbox'
+import { startSandbox, Sandbox } from '../../src/sandbox'
+import { pointDestinationAt, SANDBOX_SETTINGS } from '../../src/cli/sandbox-target'
+import { expectedMembership } from '../../src/cli/soak'
 import { generateEngageStream, engageEvent } from '../../src/cli/generate'
 import { runSync } from '../../src/cli/runner'
 import { runCli } from '../../src/cli/main'
 import { prepareEmail, MISSING_EMAIL, NOT_AN_EMAIL } from '../../src/destinations/criteo-audiences/identifiers'
 import { resetCriteoCaches } from '../../src/destinations/criteo-audiences/criteo/client'
 
-const settings = {
-  client_id: DEFAULT_TENANT.clientId,
-  client_secret: DEFAULT_TENANT.clientSecret,
-  advertiser_id: DEFAULT_TENANT.advertiserIds[0]
-}
-
-/** The membership a perfect sync ends with: each valid event applied in stream order. */
-function expectedMembership(events: SegmentEvent[]): Map<string, Set<string>> {
-  const lists = new Map<string, Set<string>>()
-  for (const event of events) {
-    const audience = (event.properties as { audience_key: string }).audience_key
-    const prepared = prepareEmail((event.context?.traits as { email?: unknown })?.email, true)
-    if (!lists.has(audience)) lists.set(audience, new Set())
-    if (!prepared.ok) continue
-    if (event.event === 'Audience Entered') lists.get(audience)?.add(prepared.value)
-    else lists.get(audience)?.delete(prepared.value)
-  }
-  return lists
-}
+const settings = SANDBOX_SETTINGS
 
 /** What the report must count, per audience, from the stream alone. */
 function expectedTallies(events: SegmentEvent[]) {
@@ -48,18 +32,17 @@ function expectedTallies(events: SegmentEvent[]) {
 }
 
 let sandbox: Sandbox
-const previousUrl = process.env.CRITEO_API_URL
+let restoreTarget: () => void
 
 beforeEach(async () => {
   resetCriteoCaches()
   sandbox = await startSandbox()
-  process.env.CRITEO_API_URL = sandbox.url
+  restoreTarget = pointDestinationAt(sandbox.url)
 })
 
 afterEach(async () => {
   await sandbox.close()
-  if (previousUrl === undefined) delete process.env.CRITEO_API_URL
-  else process.env.CRITEO_API_URL = previousUrl
+  restoreTarget()
 })
 
 describe('a whole sync against the sandbox', () => {
@@ -103,9 +86,10 @@ describe('a whole sync against the sandbox', () => {
 
   it('retries what the sandbox rate-limits, waiting for the window, and still loses nothing', async () => {
     await sandbox.close()
+    restoreTarget()
     let clock = Date.UTC(2026, 10, 22, 10, 0, 0)
     sandbox = await startSandbox({ rateLimitPerMinute: 5, now: () => clock })
-    process.env.CRITEO_API_URL = sandbox.url
+    restoreTarget = pointDestinationAt(sandbox.url)
     const waits: number[] = []
     const clockAfterWaits: number[] = []
     const events = generateEngageStream({ entered: 600, exited: 100, seed: 3, audiences: ['a', 'b'] })

@@ -1,27 +1,23 @@
-import { startSandbox, Sandbox, DEFAULT_TENANT } from '../../src/sandbox'
+import { startSandbox, Sandbox } from '../../src/sandbox'
+import { pointDestinationAt, SANDBOX_SETTINGS } from '../../src/cli/sandbox-target'
 import { resetCriteoCaches } from '../../src/destinations/criteo-audiences/criteo/client'
 import { engageEvent } from '../../src/cli/generate'
 import { hash, runBatch } from '../helpers'
 
-const settings = {
-  client_id: DEFAULT_TENANT.clientId,
-  client_secret: DEFAULT_TENANT.clientSecret,
-  advertiser_id: DEFAULT_TENANT.advertiserIds[0]
-}
+const settings = SANDBOX_SETTINGS
 
 let sandbox: Sandbox
-const previousUrl = process.env.CRITEO_API_URL
+let restoreTarget: () => void
 
 beforeEach(async () => {
   resetCriteoCaches()
   sandbox = await startSandbox()
-  process.env.CRITEO_API_URL = sandbox.url
+  restoreTarget = pointDestinationAt(sandbox.url)
 })
 
 afterEach(async () => {
   await sandbox.close()
-  if (previousUrl === undefined) delete process.env.CRITEO_API_URL
-  else process.env.CRITEO_API_URL = previousUrl
+  restoreTarget()
 })
 
 /** Creates lists straight through the sandbox's API, as if an admin had made them in Criteo before. */

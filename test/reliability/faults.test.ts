@@ -1,29 +1,22 @@
-import { startSandbox, Sandbox, DEFAULT_TENANT, FaultPlan } from '../../src/sandbox'
+import { startSandbox, Sandbox, FaultPlan } from '../../src/sandbox'
+import { pointDestinationAt, SANDBOX_SETTINGS } from '../../src/cli/sandbox-target'
 import { resetCriteoCaches } from '../../src/destinations/criteo-audiences/criteo/client'
 import { audienceEvent, hash, runBatch } from '../helpers'
 
-const settings = {
-  client_id: DEFAULT_TENANT.clientId,
-  client_secret: DEFAULT_TENANT.clientSecret,
-  advertiser_id: DEFAULT_TENANT.advertiserIds[0]
-}
+const settings = SANDBOX_SETTINGS
 
 let sandbox: Sandbox
-const previous = { url: process.env.CRITEO_API_URL, timeout: process.env.CRITEO_REQUEST_TIMEOUT_MS }
+let restoreTarget: () => void
 
 async function withFaults(faults: FaultPlan) {
   resetCriteoCaches()
   sandbox = await startSandbox({ faults })
-  process.env.CRITEO_API_URL = sandbox.url
-  process.env.CRITEO_REQUEST_TIMEOUT_MS = '300'
+  restoreTarget = pointDestinationAt(sandbox.url, 300)
 }
 
 afterEach(async () => {
   await sandbox.close()
-  for (const [name, value] of [['CRITEO_API_URL', previous.url], ['CRITEO_REQUEST_TIMEOUT_MS', previous.timeout]] as const) {
-    if (value === undefined) delete process.env[name]
-    else process.env[name] = value
-  }
+  restoreTarget()
 })
 
 const ann = () => audienceEvent({ email: 'ann@example.com' })

@@ -1,4 +1,5 @@
 import { startSandbox, Sandbox, FAULT_KINDS } from '../../src/sandbox'
+import { pointDestinationAt } from '../../src/cli/sandbox-target'
 import { resetCriteoCaches } from '../../src/destinations/criteo-audiences/criteo/client'
 import { engageEvent } from '../../src/cli/generate'
 import { runBatch } from '../helpers'
@@ -8,15 +9,12 @@ const tenant = { clientId: 'leak-check-client', clientSecret: SECRET, advertiser
 const settings = { client_id: tenant.clientId, client_secret: SECRET, advertiser_id: '777' }
 
 let sandbox: Sandbox
-const previous = { url: process.env.CRITEO_API_URL, timeout: process.env.CRITEO_REQUEST_TIMEOUT_MS }
+let restoreTarget: () => void
 
 afterEach(async () => {
   await sandbox.close()
   jest.restoreAllMocks()
-  for (const [name, value] of [['CRITEO_API_URL', previous.url], ['CRITEO_REQUEST_TIMEOUT_MS', previous.timeout]] as const) {
-    if (value === undefined) delete process.env[name]
-    else process.env[name] = value
-  }
+  restoreTarget()
 })
 
 describe('secrets and personal data', () => {
@@ -31,8 +29,7 @@ describe('secrets and personal data', () => {
       log: (line) => serverLog.push(line),
       faults: { rate: 0.5, kinds: [...FAULT_KINDS], seed: 3, slowMs: 20 }
     })
-    process.env.CRITEO_API_URL = sandbox.url
-    process.env.CRITEO_REQUEST_TIMEOUT_MS = '200'
+    restoreTarget = pointDestinationAt(sandbox.url, 200)
     resetCriteoCaches()
 
     const emails = Array.from({ length: 30 }, (_, i) => `person${i}@private.example.com`)
