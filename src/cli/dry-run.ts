@@ -1,8 +1,7 @@
 import { transform } from '@segment/actions-core'
 import type { SegmentEvent } from '@segment/actions-core'
-import definition from '../destinations/criteo-audiences'
 import { AudienceEvent, planAmendments } from '../destinations/criteo-audiences/plan'
-import { cutBatches } from './runner'
+import { cutBatches, presetFor } from './runner'
 
 export interface PlannedSend {
   audience: string
@@ -28,9 +27,8 @@ export function planSync(events: readonly SegmentEvent[], batchSize: number): { 
     return send
   }
   for (const batch of batches) {
-    const action = batch.operation === 'add' ? 'addUserToAudience' : 'removeUserFromAudience'
-    const mapping = definition.presets?.find((p) => p.partnerAction === action)?.mapping ?? {}
-    const payloads = batch.events.map((event) => transform(mapping, event as never) as unknown as AudienceEvent)
+    const { mapping } = presetFor(batch.operation)
+    const payloads = batch.events.map((event) => transform(mapping as never, event as never) as unknown as AudienceEvent)
     const plan = planAmendments(payloads)
     payloads.forEach((payload) => sendFor(String(payload.audience_key), batch.operation).events++)
     for (const { index, reason } of plan.rejected) {

@@ -21,7 +21,7 @@ const LAST = ['smith', 'garcia', 'chen', 'martin', 'okafor', 'rossi', 'kim', 'du
 const DOMAINS = ['example.com', 'example.org', 'mail.example.net', 'shop.example.co.uk']
 
 /** A small deterministic PRNG (mulberry32): the stream must be the same on every machine. */
-function random(seed: number): () => number {
+export function random(seed: number): () => number {
   let state = seed >>> 0
   return () => {
     state = (state + 0x6d2b79f5) >>> 0

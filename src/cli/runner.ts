@@ -57,7 +57,7 @@ interface Subscription {
 }
 
 /** The destination's own presets: what an admin who changes nothing gets. */
-function presetFor(operation: Operation): Subscription {
+export function presetFor(operation: Operation): Subscription {
   const action = operation === 'add' ? 'addUserToAudience' : 'removeUserFromAudience'
   const preset = definition.presets?.find((p) => p.partnerAction === action)
   if (!preset || preset.type !== 'automatic') throw new Error(`The destination has no preset for ${action}`)

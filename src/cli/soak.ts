@@ -11,7 +11,7 @@ import { pointDestinationAt, SANDBOX_SETTINGS } from './sandbox-target'
 import type { FaultKind } from '../sandbox'
 import { prepareEmail } from '../destinations/criteo-audiences/identifiers'
 import { resetCriteoCaches } from '../destinations/criteo-audiences/criteo/client'
-import { engageEvent } from './generate'
+import { engageEvent, random } from './generate'
 import { runSync, SyncResult } from './runner'
 
 export interface SoakStreamOptions {
@@ -22,14 +22,6 @@ export interface SoakStreamOptions {
   /** Waves alternate entries and exits; each wave holds events of one kind, in random order. */
   waves: number
   seed?: number
-}
-
-function random(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state * 1664525 + 1013904223) >>> 0
-    return state / 4294967296
-  }
 }
 
 /**
