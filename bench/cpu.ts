@@ -195,7 +195,7 @@ export async function measureCpuPerEvent(options: {
         onBatchWallMs = Math.min(onBatchWallMs, whole.wallMs * per1000)
         const own = await measureCpu(async () => {
           for (const batch of payloads)
-            toMultiStatus(await syncEvents(acceptingRequest, SANDBOX_SETTINGS, batch, 'add'))
+            toMultiStatus(await syncEvents(acceptingRequest, SANDBOX_SETTINGS, batch, { defaultOperation: 'add' }))
         })
         projectCpuMs = Math.min(projectCpuMs, own.cpuMs * per1000)
       }

@@ -93,7 +93,7 @@ export function measureIdentifierPreparation(options: { sizes: number[]; repetit
     const hashAndMap: number[] = []
     let chunks = 0
     for (let r = 0; r < repetitions; r++) {
-      plan.push(timeOnce(() => (chunks = planAmendments(events).chunks.length)))
+      plan.push(timeOnce(() => (chunks = planAmendments(events, { defaultOperation: 'add' }).chunks.length)))
       hash.push(timeOnce(() => hashOnly(emails)))
       createHash.push(timeOnce(() => createHashOnly(emails)))
       hashAndMap.push(timeOnce(() => hashIntoMap(emails)))

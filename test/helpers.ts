@@ -127,6 +127,6 @@ export function acceptAmendments(scope: nock.Scope, listId: string, recorder: Re
 
 export const success = (listId: string, audience: string, identifier: string, operation = 'add') => ({
   status: 200,
-  sent: { audience_key: audience, identifierType: 'email', identifier },
+  sent: { audience_key: audience, email: identifier },
   body: { contactListId: listId, operation }
 })

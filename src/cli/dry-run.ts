@@ -29,14 +29,14 @@ export function planSync(events: readonly SegmentEvent[], batchSize: number): { 
   for (const batch of batches) {
     const { mapping } = presetFor(batch.operation)
     const payloads = batch.events.map((event) => transform(mapping as never, event as never) as unknown as AudienceEvent)
-    const plan = planAmendments(payloads)
+    const plan = planAmendments(payloads, { defaultOperation: batch.operation })
     payloads.forEach((payload) => sendFor(String(payload.audience_key), batch.operation).events++)
     for (const { index, reason } of plan.rejected) {
       const send = sendFor(String(payloads[index].audience_key), batch.operation)
       send.rejected[reason] = (send.rejected[reason] ?? 0) + 1
     }
     for (const chunk of plan.chunks) {
-      const send = sendFor(chunk.audienceKey, batch.operation)
+      const send = sendFor(chunk.target.kind === 'name' ? chunk.target.name : `list ${chunk.target.id}`, chunk.operation)
       send.identifiers += chunk.identifiers.length
       send.amendments++
     }

@@ -25,7 +25,7 @@ export function formatReport(report: Report): string {
     n(a.entered),
     n(a.exited),
     n(a.synced),
-    n(a.notSynced.missingEmail),
+    n(a.notSynced.missingIdentifier),
     n(a.notSynced.malformedEmail),
     n(a.errored),
     a.listId ?? '-',

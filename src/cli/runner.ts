@@ -1,7 +1,7 @@
 import { Destination, transform } from '@segment/actions-core'
 import type { SegmentEvent } from '@segment/actions-core'
 import definition from '../destinations/criteo-audiences'
-import { MISSING_EMAIL, NOT_AN_EMAIL } from '../destinations/criteo-audiences/identifiers'
+import { NO_IDENTIFIER, NOT_AN_EMAIL } from '../destinations/criteo-audiences/identifiers'
 import type { Operation } from '../destinations/criteo-audiences/plan'
 
 export interface Credentials {
@@ -33,7 +33,7 @@ export interface AudienceTally {
   /** Events whose identifier Criteo accepted. */
   synced: number
   /** Events that could not be synced because of their own data, by reason. */
-  notSynced: { missingEmail: number; malformedEmail: number }
+  notSynced: { missingIdentifier: number; malformedEmail: number }
   /** Events that failed for any other reason, after every retry. */
   errored: number
   listId?: string
@@ -130,7 +130,7 @@ export async function runSync(options: SyncOptions): Promise<SyncResult> {
   const tallyOf = (audience: string) => {
     let tally = tallies.get(audience)
     if (!tally) {
-      tally = { audience, entered: 0, exited: 0, synced: 0, notSynced: { missingEmail: 0, malformedEmail: 0 }, errored: 0 }
+      tally = { audience, entered: 0, exited: 0, synced: 0, notSynced: { missingIdentifier: 0, malformedEmail: 0 }, errored: 0 }
       tallies.set(audience, tally)
     }
     return tally
@@ -141,7 +141,7 @@ export async function runSync(options: SyncOptions): Promise<SyncResult> {
       tally.synced++
       const listId = result.body?.contactListId
       if (typeof listId === 'string') tally.listId = listId
-    } else if (result.errormessage === MISSING_EMAIL) tally.notSynced.missingEmail++
+    } else if (result.errormessage === NO_IDENTIFIER) tally.notSynced.missingIdentifier++
     else if (result.errormessage === NOT_AN_EMAIL) tally.notSynced.malformedEmail++
     else {
       tally.errored++

@@ -66,7 +66,7 @@ describe('a whole sync against the sandbox', () => {
           entered: t.entered,
           exited: t.exited,
           synced: t.synced,
-          notSynced: { missingEmail: t.missing, malformedEmail: t.malformed },
+          notSynced: { missingIdentifier: t.missing, malformedEmail: t.malformed },
           errored: 0,
           listId: lists.find((l) => l.name === audience)?.id
         }))

@@ -1,6 +1,6 @@
 import type { SegmentEvent } from '@segment/actions-core'
 import { resetCriteoCaches } from '../../src/destinations/criteo-audiences/criteo/client'
-import { MISSING_AUDIENCE_KEY, MISSING_EMAIL, NOT_AN_EMAIL } from '../../src/destinations/criteo-audiences/identifiers'
+import { MISSING_AUDIENCE_KEY, NO_IDENTIFIER, NOT_AN_EMAIL } from '../../src/destinations/criteo-audiences/identifiers'
 import { audienceEvent, criteo, hash, runBatch, SEGMENTS, searchPage, tokenOk } from '../helpers'
 
 beforeEach(() => resetCriteoCaches())
@@ -44,9 +44,9 @@ describe('a batch full of bad input', () => {
     ['an email that is a number', audienceEvent({ email: 42 }), 400, /email/i],
     ['an email that is an object', audienceEvent({ email: { address: 'x@example.com' } }), 400, /email/i],
     ['an email that is an array of two', audienceEvent({ email: ['x@example.com', 'y@example.com'] }), 400, /email/i],
-    ['a null email', audienceEvent({ email: null }), 400, MISSING_EMAIL],
-    ['an empty email', audienceEvent({ email: '' }), 400, MISSING_EMAIL],
-    ['a white-space email', audienceEvent({ email: '   ' }), 400, MISSING_EMAIL],
+    ['a null email', audienceEvent({ email: null }), 400, NO_IDENTIFIER],
+    ['an empty email', audienceEvent({ email: '' }), 400, NO_IDENTIFIER],
+    ['a white-space email', audienceEvent({ email: '   ' }), 400, NO_IDENTIFIER],
     ['a 10,000-character email', audienceEvent({ email: `${'a'.repeat(10_000)}` }), 400, NOT_AN_EMAIL],
     ['an emoji email', audienceEvent({ email: '😀😀😀' }), 400, NOT_AN_EMAIL],
     ['a blank audience key with no computation key', blankAudience(), 400, MISSING_AUDIENCE_KEY],

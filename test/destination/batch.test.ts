@@ -122,7 +122,7 @@ describe('identifiers', () => {
     const missing = {
       status: 400,
       errortype: 'PAYLOAD_VALIDATION_FAILED',
-      errormessage: 'Missing email: this event has no email address to sync.',
+      errormessage: 'Missing identifier: this event has no email address, mobile advertising id, identityLink or GUM id to sync.',
       errorreporter: 'INTEGRATIONS'
     }
     expect(result).toEqual([
@@ -165,7 +165,7 @@ describe('identifiers', () => {
         errormessage:
           'Criteo counted this identifier as invalid and did not add it to the list (reported in its sample of invalid identifiers).',
         errorreporter: 'DESTINATION',
-        sent: { audience_key: 'first_time_shopper', identifierType: 'email', identifier: odd }
+        sent: { audience_key: 'first_time_shopper', email: odd }
       }
     ])
   })

@@ -118,7 +118,7 @@ describe('access tokens', () => {
         errormessage:
           'Adding users to Criteo list 101 ("first_time_shopper") failed: Criteo answered HTTP 401 authorization-token-invalid: Token is not valid. Criteo refused a newly issued access token; the request will be retried with another one.',
         errorreporter: 'DESTINATION',
-        sent: { audience_key: 'first_time_shopper', identifierType: 'email', identifier: hash('ann@example.com') }
+        sent: { audience_key: 'first_time_shopper', email: hash('ann@example.com') }
       }
     ])
     expect(scope.isDone()).toBe(true)
@@ -276,7 +276,7 @@ describe('finding the list of an audience', () => {
         errormessage:
           'Creating Criteo list "vip" for advertiser 12345 failed: Criteo answered HTTP 400 audience-limit-reached: Too many audiences.',
         errorreporter: 'DESTINATION',
-        sent: { audience_key: 'vip', identifierType: 'email', identifier: hash('bob@example.com') }
+        sent: { audience_key: 'vip', email: hash('bob@example.com') }
       },
       annSynced()
     ])
@@ -304,7 +304,7 @@ describe('failures Segment should retry', () => {
         errormessage:
           'Adding users to Criteo list 101 ("first_time_shopper") failed: Criteo answered HTTP 429 too-many-requests: Rate limit exceeded. Criteo allows 250 requests a minute per app; its limit resets at 2026-11-18T11:06:40.000Z (x-ratelimit-reset 1795000000); the request will be retried.',
         errorreporter: 'DESTINATION',
-        sent: { audience_key: 'first_time_shopper', identifierType: 'email', identifier: hash('ann@example.com') },
+        sent: { audience_key: 'first_time_shopper', email: hash('ann@example.com') },
         body: { ratelimit_reset: 1795000000 }
       }
     ])

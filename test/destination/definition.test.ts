@@ -8,7 +8,7 @@ import { amendmentBody, audienceEvent, criteo, hash, runBatch, searchBody, searc
 beforeEach(() => resetCriteoCaches())
 
 describe('the destination as an admin sees it', () => {
-  it('is a cloud destination with three custom-auth settings', () => {
+  it('is a cloud destination with three required custom-auth settings, and the optional GUM caller id', () => {
     expect(definition.name).toBe('Criteo Audiences (Actions)')
     expect(definition.mode).toBe('cloud')
     expect(definition.authentication?.scheme).toBe('custom')
@@ -16,13 +16,17 @@ describe('the destination as an admin sees it', () => {
     expect(Object.fromEntries(Object.entries(fields).map(([k, f]) => [k, [f.type, f.required]]))).toEqual({
       advertiser_id: ['string', true],
       client_id: ['string', true],
-      client_secret: ['password', true]
+      client_secret: ['password', true],
+      gum_caller_id: ['string', undefined]
     })
   })
 
-  it('subscribes both actions to the Engage events by default, with presets that need no change', () => {
+  it('subscribes the actions to the Engage events of both modes by default, with presets that need no change', () => {
     expect(definition.actions.addUserToAudience.defaultSubscription).toBe('type = "track" and event = "Audience Entered"')
     expect(definition.actions.removeUserFromAudience.defaultSubscription).toBe('type = "track" and event = "Audience Exited"')
+    expect(definition.actions.syncAudience.defaultSubscription).toBe(
+      'type = "identify" and context.personas.computation_class = "audience"'
+    )
     const expectedMapping = {
       audience_key: {
         '@if': {
@@ -38,6 +42,8 @@ describe('the destination as an admin sees it', () => {
           else: { '@path': '$.traits.email' }
         }
       },
+      madid: { '@path': '$.context.device.advertisingId' },
+      external_audience_id: { '@path': '$.context.personas.external_audience_id' },
       hash_emails: true,
       enable_batching: true,
       batch_size: 1000
@@ -56,12 +62,20 @@ describe('the destination as an admin sees it', () => {
         partnerAction: 'removeUserFromAudience',
         mapping: expectedMapping,
         type: 'automatic'
+      },
+      {
+        name: 'Sync audiences sent as Identify events',
+        subscribe: 'type = "identify" and context.personas.computation_class = "audience"',
+        partnerAction: 'syncAudience',
+        mapping: expectedMapping,
+        type: 'automatic'
       }
     ])
   })
 
-  it('shares one set of fields between the two actions', () => {
+  it('shares one set of fields between the actions', () => {
     expect(definition.actions.addUserToAudience.fields).toBe(definition.actions.removeUserFromAudience.fields)
+    expect(definition.actions.syncAudience.fields).toBe(definition.actions.removeUserFromAudience.fields)
   })
 
   it('has generated types that match its fields (run `npm run types` after changing a field)', () => {
@@ -121,7 +135,7 @@ describe('one event at a time (batching off)', () => {
   it('throws the reason when the event has no email', async () => {
     const destination = new Destination(definition)
     await expect(destination.onEvent(audienceEvent({}), { ...settings, subscription: subscription() })).rejects.toThrow(
-      'Missing email: this event has no email address to sync.'
+      'Missing identifier: this event has no email address, mobile advertising id, identityLink or GUM id to sync.'
     )
   })
 })

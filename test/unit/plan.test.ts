@@ -1,61 +1,105 @@
-import { amendmentBody, planAmendments } from '../../src/destinations/criteo-audiences/plan'
-import { MISSING_AUDIENCE_KEY, MISSING_EMAIL, NOT_AN_EMAIL, sha256Hex } from '../../src/destinations/criteo-audiences/identifiers'
+import {
+  amendmentBody,
+  AmendmentChunk,
+  NO_CONSENT,
+  planAmendments,
+  UNKNOWN_MEMBERSHIP
+} from '../../src/destinations/criteo-audiences/plan'
+import {
+  GUM_CALLER_ID_MISSING,
+  MISSING_AUDIENCE_KEY,
+  NO_IDENTIFIER,
+  NOT_A_GUM_ID,
+  NOT_A_LIST_ID,
+  NOT_A_MADID,
+  NOT_AN_EMAIL,
+  NOT_AN_IDENTITY_LINK,
+  sha256Hex,
+  ZEROED_MADID
+} from '../../src/destinations/criteo-audiences/identifiers'
 import { MAX_IDENTIFIERS_PER_AMENDMENT } from '../../src/destinations/criteo-audiences/limits'
 
 const h = sha256Hex
+const ADD = { defaultOperation: 'add' as const }
+
+/** A chunk of emails for the list named `name`, in the shape the plan gives. */
+function emails(name: string, identifiers: string[], events: number[], positions: number[], operation = 'add'): AmendmentChunk {
+  return { target: { kind: 'name', name }, operation, identifierType: 'email', identifiers, events, positions } as AmendmentChunk
+}
 
 describe('planAmendments', () => {
   it('groups by audience in first-seen order, keeping each identifier in its own audience', () => {
-    const plan = planAmendments([
-      { audience_key: 'a', email: 'x@example.com' },
-      { audience_key: 'b', email: 'y@example.com' },
-      { audience_key: 'a', email: 'z@example.com' },
-      { audience_key: 'b', email: 'x@example.com' }
-    ])
+    const plan = planAmendments(
+      [
+        { audience_key: 'a', email: 'x@example.com' },
+        { audience_key: 'b', email: 'y@example.com' },
+        { audience_key: 'a', email: 'z@example.com' },
+        { audience_key: 'b', email: 'x@example.com' }
+      ],
+      ADD
+    )
     expect(plan).toEqual({
       rejected: [],
       chunks: [
-        { audienceKey: 'a', identifierType: 'email', identifiers: [h('x@example.com'), h('z@example.com')], eventIndices: [[0], [2]] },
-        { audienceKey: 'b', identifierType: 'email', identifiers: [h('y@example.com'), h('x@example.com')], eventIndices: [[1], [3]] }
+        emails('a', [h('x@example.com'), h('z@example.com')], [0, 2], [0, 1]),
+        emails('b', [h('y@example.com'), h('x@example.com')], [1, 3], [0, 1])
       ]
     })
   })
 
   it('treats audience keys that differ only by case as different audiences', () => {
-    const plan = planAmendments([
-      { audience_key: 'VIP', email: 'x@example.com' },
-      { audience_key: 'vip', email: 'x@example.com' }
+    const plan = planAmendments(
+      [
+        { audience_key: 'VIP', email: 'x@example.com' },
+        { audience_key: 'vip', email: 'x@example.com' }
+      ],
+      ADD
+    )
+    expect(plan.chunks.map((c) => c.target)).toEqual([
+      { kind: 'name', name: 'VIP' },
+      { kind: 'name', name: 'vip' }
     ])
-    expect(plan.chunks.map((c) => c.audienceKey)).toEqual(['VIP', 'vip'])
   })
 
-  it('sends a duplicate once and remembers every event that carried it', () => {
-    const plan = planAmendments([
-      { audience_key: 'a', email: 'x@example.com' },
-      { audience_key: 'a', email: ' X@Example.com' },
-      { audience_key: 'a', email: h('x@example.com').toUpperCase() }
-    ])
-    expect(plan.chunks).toEqual([
-      { audienceKey: 'a', identifierType: 'email', identifiers: [h('x@example.com')], eventIndices: [[0, 1, 2]] }
-    ])
+  it('sends a duplicate once and remembers every event that carried it, in any case, padding or hashed form', () => {
+    const plan = planAmendments(
+      [
+        { audience_key: 'a', email: 'x@example.com' },
+        { audience_key: 'a', email: ' X@Example.com' },
+        { audience_key: 'a', email: h('x@example.com').toUpperCase() },
+        { audience_key: 'a', email: 'y@example.com' }
+      ],
+      ADD
+    )
+    expect(plan.chunks).toEqual([emails('a', [h('x@example.com'), h('y@example.com')], [0, 1, 2, 3], [0, 0, 0, 1])])
   })
 
   it('rejects bad emails by index and keeps the rest', () => {
-    const plan = planAmendments([
-      { audience_key: 'a' },
-      { audience_key: 'a', email: 'nope' },
-      { audience_key: 'a', email: 'x@example.com' }
-    ])
+    const plan = planAmendments(
+      [{ audience_key: 'a' }, { audience_key: 'a', email: 'nope' }, { audience_key: 'a', email: 'x@example.com' }, { audience_key: 'a', email: 42 }],
+      ADD
+    )
     expect(plan.rejected).toEqual([
-      { index: 0, reason: MISSING_EMAIL },
-      { index: 1, reason: NOT_AN_EMAIL }
+      { index: 0, reason: NO_IDENTIFIER, kind: 'invalid' },
+      { index: 1, reason: NOT_AN_EMAIL, kind: 'invalid' },
+      { index: 3, reason: NOT_AN_EMAIL, kind: 'invalid' }
     ])
-    expect(plan.chunks).toEqual([{ audienceKey: 'a', identifierType: 'email', identifiers: [h('x@example.com')], eventIndices: [[2]] }])
+    expect(plan.chunks).toEqual([emails('a', [h('x@example.com')], [2], [0])])
   })
 
-  it('honours hashing off per event', () => {
-    const plan = planAmendments([{ audience_key: 'a', email: 'X@example.com', hash_emails: false }])
-    expect(plan.chunks[0].identifiers).toEqual(['x@example.com'])
+  it('honours hashing off per event, and sends a value that already is a hash once either way', () => {
+    const plan = planAmendments(
+      [
+        { audience_key: 'a', email: 'X@example.com', hash_emails: false },
+        { audience_key: 'a', email: h('y@example.com'), hash_emails: false },
+        { audience_key: 'a', email: h('y@example.com') }
+      ],
+      ADD
+    )
+    expect(plan.chunks).toEqual([
+      emails('a', [h('y@example.com')], [1, 2], [0, 0]),
+      emails('a', ['x@example.com'], [0], [0])
+    ])
   })
 
   it.each([
@@ -66,9 +110,10 @@ describe('planAmendments', () => {
     [7, [3, 3, 1]]
   ])('cuts %i identifiers into chunks of at most 3: %j', (count, sizes) => {
     const events = Array.from({ length: count }, (_, i) => ({ audience_key: 'a', email: `u${i}@example.com` }))
-    const plan = planAmendments(events, 3)
+    const plan = planAmendments(events, { ...ADD, maxPerChunk: 3 })
     expect(plan.chunks.map((c) => c.identifiers.length)).toEqual(sizes)
-    expect(plan.chunks.flatMap((c) => c.eventIndices.flat())).toEqual(events.map((_, i) => i))
+    expect(plan.chunks.flatMap((c) => c.events)).toEqual(events.map((_, i) => i))
+    expect(plan.chunks.flatMap((c) => c.positions)).toEqual(events.map((_, i) => i % 3))
   })
 
   it('cuts at 50,000 by default', () => {
@@ -76,7 +121,151 @@ describe('planAmendments', () => {
   })
 
   it('returns nothing to send when nothing is valid', () => {
-    expect(planAmendments([{ audience_key: 'a', email: '' }]).chunks).toEqual([])
+    expect(planAmendments([{ audience_key: 'a', email: '' }], ADD)).toEqual({
+      rejected: [{ index: 0, reason: NO_IDENTIFIER, kind: 'invalid' }],
+      chunks: []
+    })
+  })
+})
+
+describe('operations', () => {
+  it('adds and removes as each event says, splitting one list into one amendment per operation', () => {
+    const plan = planAmendments(
+      [
+        { audience_key: 'a', email: 'x@example.com' },
+        { audience_key: 'a', email: 'y@example.com' },
+        { audience_key: 'a', email: 'z@example.com' }
+      ],
+      { operations: ['add', 'remove', undefined], defaultOperation: 'add' }
+    )
+    expect(plan.chunks).toEqual([
+      emails('a', [h('x@example.com'), h('z@example.com')], [0, 2], [0, 1]),
+      emails('a', [h('y@example.com')], [1], [0], 'remove')
+    ])
+  })
+
+  it('sends a user who enters then exits within one batch once, as the last event says, for both events', () => {
+    const plan = planAmendments(
+      [
+        { audience_key: 'a', email: 'x@example.com' },
+        { audience_key: 'a', email: 'X@example.com ' },
+        { audience_key: 'a', email: h('y@example.com') },
+        { audience_key: 'a', email: 'y@example.com' }
+      ],
+      { operations: ['add', 'remove', 'remove', 'add'] }
+    )
+    expect(plan.chunks).toEqual([
+      emails('a', [h('y@example.com')], [2, 3], [0, 0]),
+      emails('a', [h('x@example.com')], [0, 1], [0, 0], 'remove')
+    ])
+  })
+
+  it('refuses an event that says nothing when the action has no operation of its own', () => {
+    expect(planAmendments([{ audience_key: 'a', email: 'x@example.com' }], { operations: [undefined] })).toEqual({
+      rejected: [{ index: 0, reason: UNKNOWN_MEMBERSHIP, kind: 'membership' }],
+      chunks: []
+    })
+  })
+})
+
+describe('consent', () => {
+  it('turns an add without consent into a reported no-op, and still removes', () => {
+    const plan = planAmendments(
+      [
+        { audience_key: 'a', email: 'x@example.com', consent: false },
+        { audience_key: 'a', email: 'y@example.com', consent: false },
+        { audience_key: 'a', email: 'z@example.com', consent: true },
+        { audience_key: 'a', email: 'w@example.com', consent: null }
+      ],
+      { operations: ['add', 'remove', 'add', 'add'] }
+    )
+    expect(plan.rejected).toEqual([{ index: 0, reason: NO_CONSENT, kind: 'no-consent' }])
+    expect(plan.chunks).toEqual([
+      emails('a', [h('z@example.com'), h('w@example.com')], [2, 3], [0, 1]),
+      emails('a', [h('y@example.com')], [1], [0], 'remove')
+    ])
+  })
+})
+
+describe('identifier types', () => {
+  const IDFA = 'AEBE52E7-03EE-455A-B3C4-E57283966239'
+
+  it('sends each identifier of an event in an amendment of its own type, for the same list', () => {
+    const plan = planAmendments(
+      [
+        { audience_key: 'a', email: 'x@example.com', madid: IDFA, identity_link: ' XY1005wXyWPB ', gum_id: 'gum-1' },
+        { audience_key: 'a', madid: IDFA.toLowerCase() }
+      ],
+      { ...ADD, gumCallerId: 42 }
+    )
+    const target = { kind: 'name', name: 'a' }
+    expect(plan).toEqual({
+      rejected: [],
+      chunks: [
+        emails('a', [h('x@example.com')], [0], [0]),
+        { target, operation: 'add', identifierType: 'madid', identifiers: [IDFA.toLowerCase()], events: [0, 1], positions: [0, 0] },
+        { target, operation: 'add', identifierType: 'identityLink', identifiers: ['XY1005wXyWPB'], events: [0], positions: [0] },
+        { target, operation: 'add', identifierType: 'gum', identifiers: ['gum-1'], events: [0], positions: [0] }
+      ]
+    })
+  })
+
+  it.each([
+    ['a madid that is no IDFA or AAID', { madid: 'not-a-uuid' }, NOT_A_MADID],
+    ['an identityLink with white space', { identity_link: 'two words' }, NOT_AN_IDENTITY_LINK],
+    ['a GUM id with white space', { gum_id: 'a b' }, NOT_A_GUM_ID],
+    ['a GUM id without the GUM caller id setting', { gum_id: 'gum-1', noCaller: true }, GUM_CALLER_ID_MISSING]
+  ])('rejects %s and still sends the email', (_, fields, reason) => {
+    const { noCaller, ...identifiers } = fields as Record<string, unknown>
+    const plan = planAmendments([{ audience_key: 'a', email: 'x@example.com', ...identifiers }], {
+      ...ADD,
+      gumCallerId: noCaller ? undefined : 42
+    })
+    expect(plan).toEqual({ rejected: [{ index: 0, reason, kind: 'invalid' }], chunks: [emails('a', [h('x@example.com')], [0], [0])] })
+  })
+
+  it('skips the all-zero advertising id of a user who limited ad tracking, and says so when nothing else is left', () => {
+    const zero = '00000000-0000-0000-0000-000000000000'
+    const plan = planAmendments(
+      [
+        { audience_key: 'a', email: 'x@example.com', madid: zero },
+        { audience_key: 'a', madid: zero }
+      ],
+      ADD
+    )
+    expect(plan).toEqual({
+      rejected: [{ index: 1, reason: ZEROED_MADID, kind: 'invalid' }],
+      chunks: [emails('a', [h('x@example.com')], [0], [0])]
+    })
+  })
+})
+
+describe('choosing the list', () => {
+  it('sends to a chosen list id before a linked one, and to a linked one before the name', () => {
+    const plan = planAmendments(
+      [
+        { audience_key: 'a', list_id: ' 777 ', external_audience_id: '555', email: 'x@example.com' },
+        { audience_key: 'a', external_audience_id: '555', email: 'y@example.com' },
+        { audience_key: 'a', email: 'z@example.com' },
+        { list_id: '777', email: 'w@example.com' }
+      ],
+      ADD
+    )
+    expect(plan.chunks.map((c) => [c.target, c.events])).toEqual([
+      [{ kind: 'chosen', id: '777' }, [0, 3]],
+      [{ kind: 'engage', id: '555' }, [1]],
+      [{ kind: 'name', name: 'a' }, [2]]
+    ])
+  })
+
+  it.each([
+    ['list_id', { list_id: 'vip list' }],
+    ['external_audience_id', { external_audience_id: 'abc' }]
+  ])('rejects a %s that is not digits', (_, fields) => {
+    expect(planAmendments([{ audience_key: 'a', email: 'x@example.com', ...fields }], ADD)).toEqual({
+      rejected: [{ index: 0, reason: NOT_A_LIST_ID, kind: 'invalid' }],
+      chunks: []
+    })
   })
 })
 
@@ -86,12 +275,22 @@ describe('amendmentBody', () => {
       data: { type: 'ContactlistAmendment', attributes: { operation: 'remove', identifierType: 'email', identifiers: ['abc'] } }
     })
   })
+
+  it('carries the GUM caller id with GUM ids only', () => {
+    expect(amendmentBody('add', 'gum', ['g'], 42).data.attributes).toEqual({
+      operation: 'add',
+      identifierType: 'gum',
+      identifiers: ['g'],
+      gumCallerId: 42
+    })
+    expect(amendmentBody('add', 'madid', ['m'], 42).data.attributes).not.toHaveProperty('gumCallerId')
+  })
 })
 
 describe('audience keys', () => {
   it.each([[''], ['   '], [undefined as unknown as string]])('rejects the blank key %j', (key) => {
-    expect(planAmendments([{ audience_key: key, email: 'x@example.com' }])).toEqual({
-      rejected: [{ index: 0, reason: MISSING_AUDIENCE_KEY }],
+    expect(planAmendments([{ audience_key: key, email: 'x@example.com' }], ADD)).toEqual({
+      rejected: [{ index: 0, reason: MISSING_AUDIENCE_KEY, kind: 'invalid' }],
       chunks: []
     })
   })

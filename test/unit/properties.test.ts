@@ -35,39 +35,58 @@ describe('identifier properties', () => {
   })
 })
 
+const operation = fc.constantFrom<'add' | 'remove' | undefined>('add', 'remove', undefined)
+
 describe('batch plan properties', () => {
-  it('never moves an identifier to another audience, and sends each valid event exactly once', () => {
+  it('never moves an identifier to another audience, and answers for every event', () => {
     fc.assert(
       fc.property(fc.array(event, { maxLength: 60 }), fc.integer({ min: 1, max: 7 }), (events, max) => {
-        const { rejected, chunks } = planAmendments(events, max)
+        const { rejected, chunks } = planAmendments(events, { maxPerChunk: max, defaultOperation: 'add' })
         const seen = new Map<number, number>()
         for (const chunk of chunks) {
           if (chunk.identifiers.length === 0 || chunk.identifiers.length > max) return false
-          chunk.identifiers.forEach((identifier, i) => {
-            for (const index of chunk.eventIndices[i]) {
-              const prepared = prepareEmail(events[index].email, events[index].hash_emails !== false)
-              expect(events[index].audience_key).toBe(chunk.audienceKey)
-              expect(prepared).toEqual({ ok: true, value: identifier })
-              seen.set(index, (seen.get(index) ?? 0) + 1)
-            }
+          chunk.events.forEach((index, k) => {
+            const prepared = prepareEmail(events[index].email, events[index].hash_emails !== false)
+            expect(chunk.target).toEqual({ kind: 'name', name: events[index].audience_key })
+            expect(prepared).toEqual({ ok: true, value: chunk.identifiers[chunk.positions[k]] })
+            seen.set(index, (seen.get(index) ?? 0) + 1)
           })
         }
         for (const { index } of rejected) seen.set(index, (seen.get(index) ?? 0) + 1)
-        // Every event is either sent or rejected, exactly once.
+        // Every event (with only an email) is either sent or rejected, exactly once.
         return events.every((_, i) => seen.get(i) === 1)
       })
     )
   })
 
-  it('sends an identifier at most once per audience', () => {
+  it('sends an identifier at most once per audience, with the operation of its last event', () => {
     fc.assert(
-      fc.property(fc.array(event, { maxLength: 60 }), fc.integer({ min: 1, max: 7 }), (events, max) => {
-        const perAudience = new Map<string, string[]>()
-        for (const chunk of planAmendments(events, max).chunks) {
-          perAudience.set(chunk.audienceKey, [...(perAudience.get(chunk.audienceKey) ?? []), ...chunk.identifiers])
+      fc.property(
+        fc.array(fc.tuple(event, operation), { maxLength: 60 }),
+        fc.integer({ min: 1, max: 7 }),
+        (pairs, max) => {
+          const events = pairs.map(([e]) => e)
+          const operations = pairs.map(([, op]) => op)
+          const perAudience = new Map<string, string[]>()
+          for (const chunk of planAmendments(events, { maxPerChunk: max, operations, defaultOperation: 'remove' }).chunks) {
+            const name = (chunk.target as { name: string }).name
+            perAudience.set(name, [...(perAudience.get(name) ?? []), ...chunk.identifiers])
+            chunk.positions.forEach((position) => {
+              // The last event carrying this identifier in this audience decides the operation.
+              const identifier = chunk.identifiers[position]
+              const carriers = events
+                .map((e, i) => ({ e, i }))
+                .filter(({ e }) => {
+                  const p = prepareEmail(e.email, e.hash_emails !== false)
+                  return e.audience_key === name && p.ok && p.value === identifier
+                })
+              const lastIndex = carriers[carriers.length - 1].i
+              expect(chunk.operation).toBe(operations[lastIndex] ?? 'remove')
+            })
+          }
+          return [...perAudience.values()].every((ids) => new Set(ids).size === ids.length)
         }
-        return [...perAudience.values()].every((ids) => new Set(ids).size === ids.length)
-      })
+      )
     )
   })
 })

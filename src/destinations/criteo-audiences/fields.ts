@@ -1,13 +1,12 @@
 import type { InputField } from '@segment/actions-core'
 
-/** Fields shared by both actions: they differ only in the operation they send. */
+/** Fields shared by every action: they differ only in the operation they send by default. */
 export const audienceFields: Record<string, InputField> = {
   audience_key: {
     label: 'Audience key',
     description:
-      'The Engage audience key. Users are synced to the Criteo contact list with exactly this name, which is created the first time it is needed.',
+      'The Engage audience key. Users are synced to the Criteo contact list with exactly this name, which is created the first time it is needed. Not used when a Criteo list is chosen below, or when Engage linked the audience to a list.',
     type: 'string',
-    required: true,
     default: {
       '@if': {
         blank: { '@path': '$.properties.audience_key' },
@@ -28,6 +27,46 @@ export const audienceFields: Record<string, InputField> = {
         else: { '@path': '$.traits.email' }
       }
     }
+  },
+  madid: {
+    label: 'Mobile advertising ID',
+    description:
+      "The device's IDFA (iOS) or AAID (Android), synced as its own identifier type. Sent lowercased and never hashed. An all-zero id (ad tracking limited) is skipped.",
+    type: 'string',
+    default: { '@path': '$.context.device.advertisingId' }
+  },
+  identity_link: {
+    label: 'identityLink',
+    description: "The user's LiveRamp identityLink (RampID), if you have one: synced as its own identifier type, as given.",
+    type: 'string'
+  },
+  gum_id: {
+    label: 'GUM ID',
+    description:
+      "The user's Criteo GUM id, if you have one: synced as its own identifier type, as given. Needs the GUM Caller ID setting.",
+    type: 'string'
+  },
+  list_id: {
+    label: 'Criteo list',
+    description:
+      "Optional: an existing contact list of the advertiser to sync every user of this mapping to, chosen by name from the drop-down (or typed as its id). Leave empty to sync each audience to the list named after it.",
+    type: 'string',
+    dynamic: true
+  },
+  external_audience_id: {
+    label: 'Linked Criteo list',
+    description:
+      'The Criteo list Engage linked to the audience when it was connected to this destination. When present, users go straight to that list.',
+    type: 'string',
+    default: { '@path': '$.context.personas.external_audience_id' },
+    unsafe_hidden: true
+  },
+  consent: {
+    label: 'Consent',
+    description:
+      'Optional: a value that is true when the user allows ad targeting (for example an ads-consent trait). When it is false, users entering an audience are not added and their events say "Not synced: no consent"; users exiting are still removed. Leave empty to sync everyone.',
+    type: 'boolean',
+    allowNull: true
   },
   hash_emails: {
     label: 'Hash emails',

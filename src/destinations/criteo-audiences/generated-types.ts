@@ -13,4 +13,8 @@ export interface Settings {
    * The Client Secret of the same Criteo API app.
    */
   client_secret: string
+  /**
+   * Only if you sync GUM ids: the GUM caller id Criteo gave you (digits). Events with a GUM id are refused without it.
+   */
+  gum_caller_id?: string
 }

@@ -7,12 +7,26 @@ export const MISSING_EMAIL = 'Missing email: this event has no email address to 
 export const NOT_AN_EMAIL =
   'Not an email address: the Email field must hold an email address or its SHA-256 hash (64 hexadecimal characters).'
 
+export const NO_IDENTIFIER =
+  'Missing identifier: this event has no email address, mobile advertising id, identityLink or GUM id to sync.'
+export const ZEROED_MADID =
+  'Missing identifier: the only identifier is a mobile advertising id of all zeros, which means the user limited ad tracking.'
+export const NOT_A_MADID =
+  'Not a mobile advertising id: the Mobile advertising ID field must hold an IDFA or AAID (8-4-4-4-12 hexadecimal digits).'
+export const NOT_AN_IDENTITY_LINK =
+  'Not an identityLink: the identityLink field must hold one token of at most 512 characters, with no white space.'
+export const NOT_A_GUM_ID = 'Not a GUM id: the GUM ID field must hold one token of at most 512 characters, with no white space.'
+export const GUM_CALLER_ID_MISSING =
+  'GUM id not synced: the GUM Caller ID setting is empty. Fill it in (digits, as Criteo gave it to you) to sync GUM ids.'
+
 export const MISSING_AUDIENCE_KEY =
-  'Missing audience key: this event names no Engage audience (properties.audience_key or context.personas.computation_key).'
+  'Missing audience key: this event names no Engage audience (properties.audience_key or context.personas.computation_key), and the mapping chooses no Criteo list.'
+export const NOT_A_LIST_ID =
+  'Not a Criteo list id: the Criteo list field, or the Engage audience\'s external id, must hold digits only.'
 
 const SHA256_HEX = /^[0-9a-f]{64}$/
 // Deliberately loose: one "@", no white space, a dot in the domain. Criteo does the strict check and counts what it rejects.
-const EMAIL_SHAPE = /^[^\s@]+@[^\s@.]+(\.[^\s@.]+)+$/
+export const EMAIL_SHAPE = /^[^\s@]+@[^\s@.]+(\.[^\s@.]+)+$/
 
 /** Trim and lowercase: the form Criteo matches on, and the form every hash must be taken of. */
 export function normalizeEmail(raw: string): string {
@@ -44,6 +58,46 @@ export function prepareEmail(raw: unknown, hash: boolean): PreparedIdentifier {
   if (isSha256Hex(normalized)) return { ok: true, value: normalized }
   if (!EMAIL_SHAPE.test(normalized)) return { ok: false, reason: NOT_AN_EMAIL }
   return { ok: true, value: hash ? sha256Hex(normalized) : normalized }
+}
+
+/** What a raw optional identifier field becomes: nothing to send, the identifier to send, or why it cannot be sent. */
+export type PreparedOptional = PreparedIdentifier | { ok: 'absent' }
+
+const ABSENT = { ok: 'absent' } as const
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+const ZERO_UUID = '00000000-0000-0000-0000-000000000000'
+// Criteo's spec gives no format for identityLink or GUM ids; one printable token of sane length is what we check.
+const OPAQUE_ID = /^\S{1,512}$/
+
+function isAbsent(raw: unknown): boolean {
+  return raw === undefined || raw === null || (typeof raw === 'string' && raw.trim() === '')
+}
+
+/**
+ * A mobile advertising id: an IDFA (iOS) or AAID (Android), both UUIDs, sent lowercased and never hashed. The all-zero
+ * id a device reports when its user limited ad tracking identifies nobody: it counts as absent, not as an error.
+ */
+export function prepareMadid(raw: unknown): PreparedIdentifier | { ok: 'absent'; zeroed?: boolean } {
+  if (isAbsent(raw)) return ABSENT
+  if (typeof raw !== 'string') return { ok: false, reason: NOT_A_MADID }
+  const value = raw.trim().toLowerCase()
+  if (!UUID.test(value)) return { ok: false, reason: NOT_A_MADID }
+  if (value === ZERO_UUID) return { ok: 'absent', zeroed: true }
+  return { ok: true, value }
+}
+
+/** An identityLink (LiveRamp) or GUM id: opaque tokens, sent exactly as given apart from surrounding white space. */
+export function prepareOpaqueId(raw: unknown, invalid: string): PreparedOptional {
+  if (isAbsent(raw)) return ABSENT
+  if (typeof raw !== 'string' && typeof raw !== 'number') return { ok: false, reason: invalid }
+  const value = String(raw).trim()
+  return OPAQUE_ID.test(value) ? { ok: true, value } : { ok: false, reason: invalid }
+}
+
+/** The GUM caller id setting as the integer Criteo wants, or undefined when it is empty or not digits. */
+export function gumCallerIdOf(setting: unknown): number | undefined {
+  const text = typeof setting === 'number' ? String(setting) : typeof setting === 'string' ? setting.trim() : ''
+  return /^\d{1,15}$/.test(text) ? Number(text) : undefined
 }
 
 /** An audience key names a Criteo list: it must hold something besides white space. It is used exactly as given. */

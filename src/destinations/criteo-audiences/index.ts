@@ -1,12 +1,13 @@
-import type { DestinationDefinition } from '@segment/actions-core'
-import { defaultValues } from '@segment/actions-core'
+import type { AudienceDestinationDefinition } from '@segment/actions-core'
+import { defaultValues, ErrorCodes, IntegrationError } from '@segment/actions-core'
 import type { Settings } from './generated-types'
 import addUserToAudience from './addUserToAudience'
 import removeUserFromAudience from './removeUserFromAudience'
+import syncAudience from './syncAudience'
 import { CriteoClient } from './criteo/client'
 import { assertAdvertiserId } from './sync'
 
-const destination: DestinationDefinition<Settings> = {
+const destination: AudienceDestinationDefinition<Settings> = {
   name: 'Criteo Audiences (Actions)',
   slug: 'actions-criteo-audiences',
   mode: 'cloud',
@@ -32,6 +33,12 @@ const destination: DestinationDefinition<Settings> = {
         description: 'The Client Secret of the same Criteo API app.',
         type: 'password',
         required: true
+      },
+      gum_caller_id: {
+        label: 'GUM Caller ID',
+        description:
+          'Only if you sync GUM ids: the GUM caller id Criteo gave you (digits). Events with a GUM id are refused without it.',
+        type: 'string'
       }
     },
     testAuthentication: async (request, { settings }) => {
@@ -54,11 +61,40 @@ const destination: DestinationDefinition<Settings> = {
       partnerAction: 'removeUserFromAudience',
       mapping: defaultValues(removeUserFromAudience.fields),
       type: 'automatic'
+    },
+    {
+      name: 'Sync audiences sent as Identify events',
+      subscribe: syncAudience.defaultSubscription as string,
+      partnerAction: 'syncAudience',
+      mapping: defaultValues(syncAudience.fields),
+      type: 'automatic'
     }
   ],
+  audienceFields: {},
+  audienceConfig: {
+    mode: { type: 'synced', full_audience_sync: false },
+    // Engage calls this when an audience is connected: the list named after the audience is linked, or created.
+    async createAudience(request, { settings, audienceName }) {
+      assertAdvertiserId(settings.advertiser_id)
+      if (typeof audienceName !== 'string' || audienceName.trim() === '') {
+        throw new IntegrationError('Missing audience name: Engage sent none to name the Criteo list after.', ErrorCodes.BAD_REQUEST, 400)
+      }
+      return { externalId: await new CriteoClient(request, settings).listId(audienceName) }
+    },
+    // Engage calls this to check that a linked list still exists.
+    async getAudience(request, { settings, externalId }) {
+      assertAdvertiserId(settings.advertiser_id)
+      const id = String(externalId ?? '').trim()
+      if (!/^\d+$/.test(id)) {
+        throw new IntegrationError(`Not a Criteo list id: "${id}". Reconnect the audience to this destination.`, ErrorCodes.BAD_REQUEST, 400)
+      }
+      return { externalId: await new CriteoClient(request, settings).checkListId(id, 'engage') }
+    }
+  },
   actions: {
     addUserToAudience,
-    removeUserFromAudience
+    removeUserFromAudience,
+    syncAudience
   }
 }
 

@@ -1,28 +1,68 @@
 import { MAX_IDENTIFIERS_PER_AMENDMENT } from './limits'
-import { isUsableAudienceKey, MISSING_AUDIENCE_KEY, prepareEmail } from './identifiers'
+import {
+  EMAIL_SHAPE,
+  GUM_CALLER_ID_MISSING,
+  isSha256Hex,
+  isUsableAudienceKey,
+  MISSING_AUDIENCE_KEY,
+  NO_IDENTIFIER,
+  normalizeEmail,
+  NOT_A_GUM_ID,
+  NOT_AN_EMAIL,
+  NOT_AN_IDENTITY_LINK,
+  NOT_A_LIST_ID,
+  PreparedOptional,
+  prepareMadid,
+  prepareOpaqueId,
+  sha256Hex,
+  ZEROED_MADID
+} from './identifiers'
 
 export type Operation = 'add' | 'remove'
-export type IdentifierType = 'email'
+
+/** The identifier types of Criteo's amendment body that this destination sends, in the order it sends them. */
+export const IDENTIFIER_TYPES = ['email', 'madid', 'identityLink', 'gum'] as const
+export type IdentifierType = (typeof IDENTIFIER_TYPES)[number]
+
+/**
+ * The Criteo list an event's users go to: the list named after its audience (found or created), a list the admin
+ * chose by id in the mapping (checked to belong to the advertiser), or the list Engage linked to the audience
+ * (`external_audience_id`, trusted as it is: Engage got it from this destination's `createAudience`).
+ */
+export type ListTarget = { kind: 'name'; name: string } | { kind: 'chosen'; id: string } | { kind: 'engage'; id: string }
 
 /** The fields of one event that decide what is sent for it. */
 export interface AudienceEvent {
-  audience_key: string
-  email?: string
+  audience_key?: string
+  list_id?: string
+  external_audience_id?: string
+  email?: unknown
+  madid?: unknown
+  identity_link?: unknown
+  gum_id?: unknown
   hash_emails?: boolean
+  consent?: unknown
 }
 
-/** One amendment to send: identifiers of one type for one audience, at most the per-amendment limit. */
+/** One amendment to send: identifiers of one type, for one list and operation, at most the per-amendment limit. */
 export interface AmendmentChunk {
-  audienceKey: string
+  target: ListTarget
+  operation: Operation
   identifierType: IdentifierType
   identifiers: string[]
-  /** `eventIndices[i]` lists the events whose identifier is `identifiers[i]`: they share its outcome. */
-  eventIndices: number[][]
+  /** The events this amendment speaks for, in batch order; `positions[k]` is where `events[k]`'s identifier is. */
+  events: number[]
+  positions: number[]
 }
 
+/**
+ * Why an event, or one identifier of it, is not sent. `invalid` is bad input; `no-consent` is the consent gate;
+ * `membership` is an event that says neither that the user entered nor that they exited.
+ */
 export interface Rejection {
   index: number
   reason: string
+  kind: 'invalid' | 'no-consent' | 'membership'
 }
 
 export interface BatchPlan {
@@ -30,60 +70,310 @@ export interface BatchPlan {
   chunks: AmendmentChunk[]
 }
 
-/**
- * Plans the amendments for a batch: validates and prepares each event's identifier on its own, groups identifiers
- * by audience, drops duplicates within an audience, and cuts each audience's identifiers into chunks Criteo accepts.
- */
-export function planAmendments(
-  events: readonly AudienceEvent[],
-  maxPerChunk: number = MAX_IDENTIFIERS_PER_AMENDMENT
-): BatchPlan {
-  const rejected: Rejection[] = []
-  // audience key -> identifier -> indices of the events carrying it; Map keeps first-seen order.
-  const byAudience = new Map<string, Map<string, number[]>>()
+export interface PlanOptions {
+  /** Identifiers per amendment; Criteo's limit by default. */
+  maxPerChunk?: number
+  /** Each event's operation, by index; `undefined` where the event does not say. */
+  operations?: readonly (Operation | undefined)[]
+  /** The operation of events with none in `operations`: the action's own. Without one, such events are rejected. */
+  defaultOperation?: Operation
+  /** The GUM caller id setting; GUM ids are rejected without it. */
+  gumCallerId?: number
+}
 
-  events.forEach((event, index) => {
-    if (!isUsableAudienceKey(event.audience_key)) {
-      rejected.push({ index, reason: MISSING_AUDIENCE_KEY })
-      return
+export const NO_CONSENT =
+  'Not synced: no consent. The Consent field is false for this user, so they were not added to the Criteo list.'
+export const UNKNOWN_MEMBERSHIP =
+  'Not synced: this event does not say whether the user entered or exited the audience (no true or false under the audience key in its properties or traits).'
+
+/** The identifiers of one type for one list: each kept once, with the operation of the last event that carried it. */
+class Group {
+  readonly slotOf = new Map<string, number>()
+  readonly values: string[] = []
+  readonly ops: Operation[] = []
+  readonly lastEvent: number[] = []
+  readonly events: number[] = []
+  readonly slots: number[] = []
+  /** Email only: whether already-hashed values and hashed plain emails met here, which may then coincide. */
+  prehashed = false
+  plain = false
+
+  constructor(readonly target: ListTarget, readonly type: IdentifierType) {}
+
+  /** Records that event `index` carries the identifier whose slot is `slot`. */
+  own(slot: number, index: number, operation: Operation): void {
+    this.ops[slot] = operation
+    this.lastEvent[slot] = index
+    this.events.push(index)
+    this.slots.push(slot)
+  }
+
+  add(key: string, value: string): number {
+    const slot = this.values.length
+    this.values.push(value)
+    this.slotOf.set(key, slot)
+    return slot
+  }
+}
+
+/** A list's groups, one per identifier type (emails sent in plain text apart from hashed ones). */
+interface TargetGroups {
+  target: ListTarget
+  email?: Group
+  emailPlain?: Group
+  madid?: Group
+  identityLink?: Group
+  gum?: Group
+}
+
+/**
+ * Plans the amendments for a batch. Each event's identifiers are validated and prepared on their own; a bad one is
+ * rejected and the event's other identifiers still go. Identifiers are grouped by list and type, sent once per
+ * list even when several events carry them (with the operation of the last of those events), and cut into chunks
+ * Criteo accepts.
+ *
+ * Built for speed, since it sees every identifier: emails are de-duplicated on their normalized text before hashing,
+ * so a repeated email is hashed once and the map keys are the short normalized strings, and the events of each
+ * identifier are kept in two flat arrays rather than an array per identifier.
+ */
+export function planAmendments(events: readonly AudienceEvent[], options: PlanOptions = {}): BatchPlan {
+  const maxPerChunk = options.maxPerChunk ?? MAX_IDENTIFIERS_PER_AMENDMENT
+  const rejected: Rejection[] = []
+  // Lists named after an audience, by the raw key (no string is built per event); lists given by id, by target key.
+  const byName = new Map<string, TargetGroups>()
+  const byId = new Map<string, TargetGroups>()
+  const inOrder: TargetGroups[] = []
+  const reject = (index: number, reason: string, kind: Rejection['kind'] = 'invalid') => {
+    rejected.push({ index, reason, kind })
+  }
+
+  for (let index = 0; index < events.length; index++) {
+    const event = events[index]
+    const operation = options.operations?.[index] ?? options.defaultOperation
+    if (operation === undefined) {
+      reject(index, UNKNOWN_MEMBERSHIP, 'membership')
+      continue
     }
-    const prepared = prepareEmail(event.email, event.hash_emails !== false)
-    if (!prepared.ok) {
-      rejected.push({ index, reason: prepared.reason })
-      return
+
+    let groups = isBlank(event.list_id) && isBlank(event.external_audience_id) ? byName.get(event.audience_key as string) : undefined
+    if (groups === undefined) {
+      const target = targetOf(event)
+      if (typeof target === 'string') {
+        reject(index, target)
+        continue
+      }
+      const map = target.kind === 'name' ? byName : byId
+      const key = target.kind === 'name' ? target.name : targetKey(target)
+      groups = map.get(key)
+      if (groups === undefined) {
+        groups = { target }
+        map.set(key, groups)
+        inOrder.push(groups)
+      }
     }
-    let identifiers = byAudience.get(event.audience_key)
-    if (!identifiers) {
-      identifiers = new Map()
-      byAudience.set(event.audience_key, identifiers)
+
+    if (operation === 'add' && event.consent === false) {
+      reject(index, NO_CONSENT, 'no-consent')
+      continue
     }
-    const indices = identifiers.get(prepared.value)
-    if (indices) indices.push(index)
-    else identifiers.set(prepared.value, [index])
-  })
+
+    let sent = 0
+    let problems = 0
+
+    // Email: the hot path, written out for speed.
+    const rawEmail = event.email
+    if (rawEmail !== undefined && rawEmail !== null && rawEmail !== '') {
+      if (typeof rawEmail !== 'string') {
+        reject(index, NOT_AN_EMAIL)
+        problems++
+      } else {
+        const key = normalizeEmail(rawEmail)
+        if (key !== '') {
+          // A hash is sent as it is whether hashing is on or not: it joins the hashed group either way.
+          const hash = event.hash_emails !== false || (key.length === 64 && isSha256Hex(key))
+          const group = hash
+            ? (groups.email ??= new Group(groups.target, 'email'))
+            : (groups.emailPlain ??= new Group(groups.target, 'email'))
+          let slot = group.slotOf.get(key)
+          if (slot === undefined) {
+            if (key.length === 64 && isSha256Hex(key)) {
+              slot = group.add(key, key)
+              group.prehashed = true
+            } else if (EMAIL_SHAPE.test(key)) {
+              slot = group.add(key, hash ? sha256Hex(key) : key)
+              group.plain = true
+            }
+          }
+          if (slot === undefined) {
+            reject(index, NOT_AN_EMAIL)
+            problems++
+          } else {
+            group.own(slot, index, operation)
+            sent++
+          }
+        }
+      }
+    }
+
+    let zeroedMadid = false
+    if (event.madid !== undefined || event.identity_link !== undefined || event.gum_id !== undefined) {
+      const others = addOtherIdentifiers(event, groups, index, operation, options.gumCallerId)
+      sent += others.sent
+      for (const reason of others.problems) reject(index, reason)
+      problems += others.problems.length
+      zeroedMadid = others.zeroedMadid
+    }
+
+    if (sent === 0 && problems === 0) reject(index, zeroedMadid ? ZEROED_MADID : NO_IDENTIFIER)
+  }
 
   const chunks: AmendmentChunk[] = []
-  for (const [audienceKey, identifiers] of byAudience) {
-    const all = [...identifiers.keys()]
-    for (let start = 0; start < all.length; start += maxPerChunk) {
-      const slice = all.slice(start, start + maxPerChunk)
-      chunks.push({
-        audienceKey,
-        identifierType: 'email',
-        identifiers: slice,
-        eventIndices: slice.map((identifier) => identifiers.get(identifier) as number[])
-      })
+  for (const groups of inOrder) {
+    for (const group of [groups.email, groups.emailPlain, groups.madid, groups.identityLink, groups.gum]) {
+      if (group) chunkGroup(group, maxPerChunk, chunks)
     }
   }
   return { rejected, chunks }
 }
 
+function isBlank(value: unknown): boolean {
+  return value === undefined || value === null || value === ''
+}
+
+/** The identifiers besides email, each prepared on its own: how many were kept, and why the others were refused. */
+function addOtherIdentifiers(
+  event: AudienceEvent,
+  groups: TargetGroups,
+  index: number,
+  operation: Operation,
+  gumCallerId: number | undefined
+): { sent: number; problems: string[]; zeroedMadid: boolean } {
+  const result = { sent: 0, problems: [] as string[], zeroedMadid: false }
+  const settle = (outcome: string) => {
+    if (outcome === 'sent') result.sent++
+    else if (outcome !== 'absent') result.problems.push(outcome)
+  }
+  if (event.madid !== undefined) {
+    const madid = prepareMadid(event.madid)
+    result.zeroedMadid = madid.ok === 'absent' && madid.zeroed === true
+    settle(addOptional(groups, 'madid', madid, index, operation))
+  }
+  if (event.identity_link !== undefined) {
+    settle(addOptional(groups, 'identityLink', prepareOpaqueId(event.identity_link, NOT_AN_IDENTITY_LINK), index, operation))
+  }
+  if (event.gum_id !== undefined) {
+    const gum = prepareOpaqueId(event.gum_id, NOT_A_GUM_ID)
+    settle(gum.ok === true && gumCallerId === undefined ? GUM_CALLER_ID_MISSING : addOptional(groups, 'gum', gum, index, operation))
+  }
+  return result
+}
+
+/** One key per list target: the same list by name and by id stay apart, since only names are looked up. */
+export function targetKey(target: ListTarget): string {
+  return target.kind === 'name' ? `name:${target.name}` : `${target.kind}:${target.id}`
+}
+
+/** Where an event's users go, or why it names no list. */
+function targetOf(event: AudienceEvent): ListTarget | string {
+  if (event.list_id !== undefined && event.list_id !== null && String(event.list_id).trim() !== '') {
+    const id = String(event.list_id).trim()
+    return /^\d+$/.test(id) ? { kind: 'chosen', id } : NOT_A_LIST_ID
+  }
+  if (event.external_audience_id !== undefined && event.external_audience_id !== null && event.external_audience_id !== '') {
+    const id = String(event.external_audience_id).trim()
+    return /^\d+$/.test(id) ? { kind: 'engage', id } : NOT_A_LIST_ID
+  }
+  return isUsableAudienceKey(event.audience_key) ? { kind: 'name', name: event.audience_key } : MISSING_AUDIENCE_KEY
+}
+
+/** Adds a prepared non-email identifier to its group: 'sent', 'absent', or the reason it was refused. */
+function addOptional(
+  groups: TargetGroups,
+  type: 'madid' | 'identityLink' | 'gum',
+  prepared: PreparedOptional,
+  index: number,
+  operation: Operation
+): string {
+  if (prepared.ok === 'absent') return 'absent'
+  if (prepared.ok === false) return prepared.reason
+  const group = (groups[type] ??= new Group(groups.target, type))
+  const slot = group.slotOf.get(prepared.value) ?? group.add(prepared.value, prepared.value)
+  group.own(slot, index, operation)
+  return 'sent'
+}
+
+/** Cuts a group into chunks of at most `max` identifiers, one run per operation, and hands each event its place. */
+function chunkGroup(group: Group, max: number, chunks: AmendmentChunk[]): void {
+  const canonical = group.prehashed && group.plain ? mergeSameValues(group) : undefined
+  const chunkOf = new Int32Array(group.values.length).fill(-1)
+  const positionOf = new Int32Array(group.values.length)
+  for (const operation of ['add', 'remove'] as const) {
+    let current: AmendmentChunk | undefined
+    for (let slot = 0; slot < group.values.length; slot++) {
+      if (group.ops[slot] !== operation || (canonical && canonical[slot] !== slot)) continue
+      if (!current || current.identifiers.length === max) {
+        current = {
+          target: group.target,
+          operation,
+          identifierType: group.type,
+          identifiers: [],
+          events: [],
+          positions: []
+        }
+        chunks.push(current)
+      }
+      chunkOf[slot] = chunks.length - 1
+      positionOf[slot] = current.identifiers.length
+      current.identifiers.push(group.values[slot])
+    }
+  }
+  for (let k = 0; k < group.events.length; k++) {
+    const slot = canonical ? canonical[group.slots[k]] : group.slots[k]
+    const chunk = chunks[chunkOf[slot]]
+    chunk.events.push(group.events[k])
+    chunk.positions.push(positionOf[slot])
+  }
+}
+
+/**
+ * When a batch holds both an email and its SHA-256 hash, both end up as the same hash: maps each slot to the first
+ * slot of its value, which takes the operation of whichever of their events came last.
+ */
+function mergeSameValues(group: Group): Int32Array {
+  const canonical = new Int32Array(group.values.length)
+  const firstOf = new Map<string, number>()
+  group.values.forEach((value, slot) => {
+    const first = firstOf.get(value)
+    if (first === undefined) {
+      firstOf.set(value, slot)
+      canonical[slot] = slot
+      return
+    }
+    canonical[slot] = first
+    if (group.lastEvent[slot] > group.lastEvent[first]) {
+      group.ops[first] = group.ops[slot]
+      group.lastEvent[first] = group.lastEvent[slot]
+    }
+  })
+  return canonical
+}
+
 /** The body of `PATCH /{version}/marketing-solutions/audience-segments/{id}/contact-list`. */
-export function amendmentBody(operation: Operation, identifierType: IdentifierType, identifiers: string[]) {
+export function amendmentBody(
+  operation: Operation,
+  identifierType: IdentifierType,
+  identifiers: string[],
+  gumCallerId?: number
+) {
   return {
     data: {
       type: 'ContactlistAmendment',
-      attributes: { operation, identifierType, identifiers }
+      attributes: {
+        operation,
+        identifierType,
+        identifiers,
+        ...(identifierType === 'gum' && gumCallerId !== undefined ? { gumCallerId } : {})
+      }
     }
   }
 }

@@ -4,11 +4,12 @@ import {
   MultiStatusResponse,
   PayloadValidationError,
   RetryableError,
-  InvalidAuthenticationError
+  InvalidAuthenticationError,
+  InvalidAudienceMembershipError
 } from '@segment/actions-core'
 import type { RequestClient } from '@segment/actions-core'
 import { AMENDMENT_CONCURRENCY } from './limits'
-import { AmendmentChunk, AudienceEvent, Operation, planAmendments } from './plan'
+import { AmendmentChunk, AudienceEvent, IDENTIFIER_TYPES, IdentifierType, Operation, planAmendments, Rejection, targetKey } from './plan'
 import { CriteoClient, CriteoCredentials } from './criteo/client'
 import { RateLimitedError } from './criteo/errors'
 
@@ -19,13 +20,19 @@ export const INVALID_IN_CRITEO =
 
 /** The outcome of one event: sent and accepted, or the error that says why not. */
 export type Outcome =
-  | { ok: true; sent: SentIdentifier; body: { contactListId: string; operation: Operation } }
-  | { ok: false; error: Error; sent?: SentIdentifier }
+  | { ok: true; sent: SentIdentifiers; body: { contactListId: string; operation: Operation } }
+  | { ok: false; error: Error; sent?: SentIdentifiers }
 
-interface SentIdentifier {
-  audience_key: string
-  identifierType: string
-  identifier: string
+/** What was sent for one event: the list it went to (by audience name or by id) and each identifier, by type. */
+export type SentIdentifiers = { audience_key?: string; list_id?: string } & Partial<Record<IdentifierType, string>>
+
+export interface SyncOptions {
+  /** The action's own operation, for events that do not say whether the user entered or exited. */
+  defaultOperation?: Operation
+  /** What each event says, as actions-core reads it: true entered, false exited, undefined silent. */
+  membership?: readonly (boolean | undefined)[]
+  /** The GUM caller id setting, when GUM ids are synced. */
+  gumCallerId?: number
 }
 
 export function assertAdvertiserId(advertiserId: string): void {
@@ -35,56 +42,106 @@ export function assertAdvertiserId(advertiserId: string): void {
 }
 
 /**
- * Syncs a batch of events to Criteo for one operation and returns each event's outcome, in the batch's order.
- * Bad input fails only its own event; a failed amendment fails only the events whose identifiers it carried.
+ * Syncs a batch of events to Criteo and returns each event's outcome, in the batch's order. Each event adds or
+ * removes as it says (or as the action does, when it says nothing). Bad input fails only its own event, and a bad
+ * identifier only itself: the event's other identifiers are still sent, and the event reports the bad one. A failed
+ * amendment fails only the events whose identifiers it carried.
  */
 export async function syncEvents(
   request: RequestClient,
   settings: CriteoCredentials,
   events: readonly AudienceEvent[],
-  operation: Operation
+  options: SyncOptions
 ): Promise<Outcome[]> {
   assertAdvertiserId(settings.advertiser_id)
-  const outcomes: Outcome[] = new Array(events.length)
-  const { rejected, chunks } = planAmendments(events)
-  for (const { index, reason } of rejected) outcomes[index] = { ok: false, error: new PayloadValidationError(reason) }
-  if (chunks.length === 0) return outcomes
-
-  const client = new CriteoClient(request, settings)
-  // One search for every audience of the batch that is not cached yet; each amendment then awaits its own list.
-  const listIds = client.listIds([...new Set(chunks.map((chunk) => chunk.audienceKey))])
-  await forEachConcurrently(chunks, AMENDMENT_CONCURRENCY, (chunk) =>
-    sendChunk(client, chunk, listIds.get(chunk.audienceKey) as Promise<string>, operation, outcomes)
+  const results = events.map(() => new EventResult())
+  const operations = options.membership?.map((member) =>
+    member === true ? 'add' : member === false ? 'remove' : undefined
   )
-  return outcomes
+  const { rejected, chunks } = planAmendments(events, {
+    operations,
+    defaultOperation: options.defaultOperation,
+    gumCallerId: options.gumCallerId
+  })
+  for (const { index, reason, kind } of rejected) results[index].fail(rejectionError(reason, kind))
+
+  if (chunks.length > 0) {
+    const client = new CriteoClient(request, settings)
+    // One search for every list of the batch that is not cached yet; each amendment then awaits its own list.
+    const listIds = client.resolveTargets(chunks.map((chunk) => chunk.target))
+    await forEachConcurrently(chunks, AMENDMENT_CONCURRENCY, (chunk) =>
+      sendChunk(client, chunk, listIds.get(targetKey(chunk.target)) as Promise<string>, options.gumCallerId, results)
+    )
+  }
+  return results.map((result) => result.outcome())
+}
+
+function rejectionError(reason: string, kind: Rejection['kind']): Error {
+  if (kind === 'membership') return new InvalidAudienceMembershipError(reason)
+  if (kind === 'no-consent') return new IntegrationError(reason, ErrorCodes.BAD_REQUEST, 400)
+  return new PayloadValidationError(reason)
+}
+
+/** One event's parts as they come in: what was sent, the list that took it, and the error that matters most. */
+class EventResult {
+  private sent: SentIdentifiers | undefined
+  private error: Error | undefined
+  private body: { contactListId: string; operation: Operation } | undefined
+
+  record(chunk: AmendmentChunk, identifier: string): void {
+    this.sent ??= chunk.target.kind === 'name' ? { audience_key: chunk.target.name } : { list_id: chunk.target.id }
+    this.sent[chunk.identifierType] = identifier
+  }
+
+  succeed(body: { contactListId: string; operation: Operation }): void {
+    this.body ??= body
+  }
+
+  /** A retryable error outranks a permanent one: retrying resends the parts that went through, which is harmless. */
+  fail(error: Error): void {
+    if (this.error === undefined || (isRetryable(error) && !isRetryable(this.error))) this.error = error
+  }
+
+  outcome(): Outcome {
+    if (this.error instanceof PayloadValidationError && this.body !== undefined && this.sent !== undefined) {
+      // Part of the event went through: say which, so nobody re-sends it by hand or believes it lost.
+      const synced = IDENTIFIER_TYPES.filter((type) => this.sent?.[type] !== undefined).join(', ')
+      return {
+        ok: false,
+        error: new PayloadValidationError(`${this.error.message} The event's other identifiers (${synced}) were synced.`),
+        sent: this.sent
+      }
+    }
+    if (this.error !== undefined || this.body === undefined) {
+      return { ok: false, error: this.error ?? new Error('This event was planned but never sent: a bug.'), sent: this.sent }
+    }
+    return { ok: true, sent: this.sent ?? {}, body: this.body }
+  }
+}
+
+function isRetryable(error: Error): boolean {
+  return error instanceof RetryableError || !(error instanceof IntegrationError || error instanceof InvalidAuthenticationError)
 }
 
 async function sendChunk(
   client: CriteoClient,
   chunk: AmendmentChunk,
   listId: Promise<string>,
-  operation: Operation,
-  outcomes: Outcome[]
+  gumCallerId: number | undefined,
+  results: EventResult[]
 ) {
-  const sentFor = (identifier: string): SentIdentifier => ({
-    audience_key: chunk.audienceKey,
-    identifierType: chunk.identifierType,
-    identifier
-  })
+  for (let k = 0; k < chunk.events.length; k++) results[chunk.events[k]].record(chunk, chunk.identifiers[chunk.positions[k]])
   try {
-    const result = await client.amend(chunk.audienceKey, operation, chunk.identifierType, chunk.identifiers, listId)
-    const invalid = new Set(result.sampleInvalidIdentifiers)
-    const body = { contactListId: result.contactListId, operation }
-    chunk.identifiers.forEach((identifier, i) => {
-      const outcome: Outcome = invalid.has(identifier)
-        ? { ok: false, error: new PayloadValidationError(INVALID_IN_CRITEO), sent: sentFor(identifier) }
-        : { ok: true, sent: sentFor(identifier), body }
-      for (const index of chunk.eventIndices[i]) outcomes[index] = outcome
-    })
+    const result = await client.amend(chunk.target, chunk.operation, chunk.identifierType, chunk.identifiers, listId, gumCallerId)
+    const body = { contactListId: result.contactListId, operation: chunk.operation }
+    const invalid = result.sampleInvalidIdentifiers.length > 0 ? new Set(result.sampleInvalidIdentifiers) : undefined
+    for (let k = 0; k < chunk.events.length; k++) {
+      const event = results[chunk.events[k]]
+      if (invalid?.has(chunk.identifiers[chunk.positions[k]])) event.fail(new PayloadValidationError(INVALID_IN_CRITEO))
+      else event.succeed(body)
+    }
   } catch (error) {
-    chunk.identifiers.forEach((identifier, i) => {
-      for (const index of chunk.eventIndices[i]) outcomes[index] = { ok: false, error: error as Error, sent: sentFor(identifier) }
-    })
+    for (const index of chunk.events) results[index].fail(error as Error)
   }
 }
 

@@ -10,7 +10,7 @@ import {
   SEARCH_PAGE_SIZE,
   TOKEN_EXPIRY_MARGIN_SECONDS
 } from '../limits'
-import { amendmentBody, IdentifierType, Operation } from '../plan'
+import { amendmentBody, IdentifierType, ListTarget, Operation, targetKey } from '../plan'
 import { sha256Hex } from '../identifiers'
 import { ExpiringCache, InFlight } from './cache'
 import { criteoError, describeAnswer, hasProblemCode, networkError, problemsIn, tokenError, unexpectedResponseError } from './errors'
@@ -20,6 +20,12 @@ export interface CriteoCredentials {
   advertiser_id: string
   client_id: string
   client_secret: string
+}
+
+/** A contact list of the advertiser, as search shows it. */
+export interface ContactList {
+  id: string
+  name: string
 }
 
 export interface AmendmentResult {
@@ -36,12 +42,15 @@ const pendingTokens = new InFlight<string>()
 const listIds = new ExpiringCache<string>(CACHE_MAX_ENTRIES)
 const pendingListIds = new InFlight<string>()
 const pendingSearches = new InFlight<Map<string, string>>()
+/** Ids of lists seen in the advertiser's own search results: a chosen list id must be among them. */
+const knownListIds = new ExpiringCache<true>(CACHE_MAX_ENTRIES)
 
 /** Forgets every cached token and list id: for tests, and for a host that wants a clean start. */
 export function resetCriteoCaches(): void {
   tokens.clear()
   pendingTokens.clear()
   listIds.clear()
+  knownListIds.clear()
   pendingListIds.clear()
   pendingSearches.clear()
 }
@@ -124,7 +133,7 @@ export class CriteoClient {
           const seen = listIds.get(this.listKey(name))
           if (seen) return seen
         }
-        search ??= pendingSearches.run(this.advertiserKey(), () => this.searchLists(new Set(missing)))
+        search ??= pendingSearches.run(this.advertiserKey(), () => this.searchLists({ names: new Set(missing) }))
         const id = (await search).get(name) ?? (await this.createList(name))
         listIds.set(this.listKey(name), id, AUDIENCE_CACHE_TTL_MS)
         return id
@@ -135,30 +144,80 @@ export class CriteoClient {
   }
 
   /**
-   * Adds or removes identifiers on the list named `audienceKey`. A list deleted in Criteo since we cached its id
-   * answers `audience-invalid`: the id is forgotten, the list found or created again, and the amendment sent once more.
-   * `knownListId` is the resolution the batch already started (see `listIds`): awaiting it, rather than resolving
-   * again, keeps a failed lookup from being repeated once per chunk.
+   * The list id for each target, keyed by `targetKey`: lists named after an audience are found or created (see
+   * `listIds`); a list chosen by id is checked to be one of the advertiser's contact lists; a list Engage linked is
+   * used as it is.
+   */
+  resolveTargets(targets: readonly ListTarget[]): Map<string, Promise<string>> {
+    const result = new Map<string, Promise<string>>()
+    const names = [...new Set(targets.filter((t) => t.kind === 'name').map((t) => t.name))]
+    const byName = names.length > 0 ? this.listIds(names) : new Map<string, Promise<string>>()
+    for (const target of targets) {
+      const key = targetKey(target)
+      if (result.has(key)) continue
+      if (target.kind === 'name') result.set(key, byName.get(target.name) as Promise<string>)
+      else if (target.kind === 'chosen') result.set(key, this.checkListId(target.id))
+      else result.set(key, Promise.resolve(target.id))
+    }
+    return result
+  }
+
+  /**
+   * `id` itself when it is one of this advertiser's contact lists; otherwise a 404 that says so. Lists seen by any
+   * search are remembered, so this costs a request only for an id no recent search has shown.
+   */
+  async checkListId(id: string, origin: 'chosen' | 'engage' = 'chosen'): Promise<string> {
+    const key = this.listIdKey(id)
+    if (knownListIds.get(key)) return id
+    const running = pendingSearches.get(this.advertiserKey())
+    if (running) {
+      await running.catch(() => undefined)
+      if (knownListIds.get(key)) return id
+    }
+    await pendingSearches.run(this.advertiserKey(), () => this.searchLists({ ids: new Set([id]) }))
+    if (knownListIds.get(key)) return id
+    throw this.listNotFound(id, origin)
+  }
+
+  /** Every contact list of the advertiser, by name: what an admin picks from when choosing a list. */
+  async contactLists(): Promise<ContactList[]> {
+    const lists: ContactList[] = []
+    await this.searchLists({ all: true, collect: lists })
+    return lists.sort((a, b) => a.name.localeCompare(b.name) || Number(a.id) - Number(b.id))
+  }
+
+  /**
+   * Adds or removes identifiers on a target's list. `listId` is the resolution the batch already started (see
+   * `resolveTargets`): awaiting it, rather than resolving again, keeps a failed lookup from being repeated once per
+   * chunk. A list deleted in Criteo answers `audience-invalid`: for a list named after its audience the id is
+   * forgotten, the list found or created again, and the amendment sent once more; a list given by id is reported
+   * as gone, since sending its users anywhere else would misplace them.
    */
   async amend(
-    audienceKey: string,
+    target: ListTarget,
     operation: Operation,
     identifierType: IdentifierType,
     identifiers: string[],
-    knownListId: Promise<string> = this.listId(audienceKey)
+    listId: Promise<string>,
+    gumCallerId?: number
   ): Promise<AmendmentResult> {
-    const body = amendmentBody(operation, identifierType, identifiers)
+    const body = amendmentBody(operation, identifierType, identifiers, gumCallerId)
     for (let attempt = 1; ; attempt++) {
-      const id = await (attempt === 1 ? knownListId : this.listId(audienceKey))
-      const what = `${operation === 'add' ? 'Adding users to' : 'Removing users from'} Criteo list ${id} ("${audienceKey}")`
+      const id = await (attempt === 1 || target.kind !== 'name' ? listId : this.listId(target.name))
+      const named = target.kind === 'name' ? ` ("${target.name}")` : ''
+      const what = `${operation === 'add' ? 'Adding users to' : 'Removing users from'} Criteo list ${id}${named}`
       const answer = await this.call(what, `${SEGMENTS_PATH}/${encodeURIComponent(id)}/contact-list`, {
         method: 'PATCH',
         json: body
       })
       const listIsGone = (answer.status === 403 || answer.status === 404) && hasProblemCode(answer.body, 'audience-invalid')
-      if (listIsGone && attempt === 1) {
-        listIds.deleteIf(this.listKey(audienceKey), id)
+      if (listIsGone && target.kind === 'name' && attempt === 1) {
+        listIds.deleteIf(this.listKey(target.name), id)
         continue
+      }
+      if (listIsGone && target.kind !== 'name') {
+        knownListIds.deleteIf(this.listIdKey(id), true)
+        throw this.listNotFound(id, target.kind)
       }
       const { attributes } = this.parse(what, answer, AmendmentResponse).data
       return {
@@ -168,6 +227,19 @@ export class CriteoClient {
         sampleInvalidIdentifiers: attributes.sampleInvalidIdentifiers ?? []
       }
     }
+  }
+
+  private listNotFound(id: string, origin: 'chosen' | 'engage'): IntegrationError {
+    const advertiser = this.settings.advertiser_id
+    const fix =
+      origin === 'chosen'
+        ? 'Pick a list from the Criteo list drop-down of this mapping, or clear the field to sync to the list named after the audience.'
+        : 'Reconnect the audience to this destination in Engage, so that a list is created or linked again.'
+    return new IntegrationError(
+      `Criteo list ${id} does not exist, or is not a contact list of advertiser ${advertiser}. ${fix}`,
+      ErrorCodes.NOT_FOUND,
+      404
+    )
   }
 
   /** How many identifiers a list holds, as Criteo counts them (Criteo's own figures lag by 12 to 24 hours). */
@@ -197,9 +269,18 @@ export class CriteoClient {
     return token.access_token
   }
 
-  /** Pages through this advertiser's contact lists until every wanted name is found or the pages run out. */
-  private async searchLists(wanted: Set<string>): Promise<Map<string, string>> {
+  /**
+   * Pages through this advertiser's contact lists until every wanted name and id is seen, or the pages run out.
+   * Every list seen is cached, by name and by id: the next batch's audiences are likely among them.
+   */
+  private async searchLists(wanted: {
+    names?: Set<string>
+    ids?: Set<string>
+    all?: boolean
+    collect?: ContactList[]
+  }): Promise<Map<string, string>> {
     const found = new Map<string, string>()
+    const seenIds = new Set<string>()
     const what = `Looking up the contact lists of advertiser ${this.settings.advertiser_id}`
     for (let offset = 0; ; offset += SEARCH_PAGE_SIZE) {
       const answer = await this.call(what, `${SEGMENTS_PATH}/search`, this.searchOptions(offset, SEARCH_PAGE_SIZE))
@@ -208,15 +289,21 @@ export class CriteoClient {
         // The filters should guarantee both; a list of another advertiser must never receive this one's users.
         if (attributes.advertiserId !== undefined && attributes.advertiserId !== this.settings.advertiser_id) continue
         if (attributes.type !== undefined && attributes.type !== 'ContactList') continue
+        seenIds.add(id)
+        knownListIds.set(this.listIdKey(id), true, AUDIENCE_CACHE_TTL_MS)
+        wanted.collect?.push({ id, name: attributes.name })
         if (found.has(attributes.name)) continue
         found.set(attributes.name, id)
-        // Every list seen is worth remembering: the next batch's audiences are likely among them.
         listIds.set(this.listKey(attributes.name), id, AUDIENCE_CACHE_TTL_MS)
       }
       const total = page.meta?.totalItems
       const lastPage =
         page.data.length < SEARCH_PAGE_SIZE || (total !== undefined && offset + page.data.length >= total)
-      if (lastPage || [...wanted].every((name) => found.has(name))) return found
+      const allSeen =
+        !wanted.all &&
+        [...(wanted.names ?? [])].every((name) => found.has(name)) &&
+        [...(wanted.ids ?? [])].every((id) => seenIds.has(id))
+      if (lastPage || allSeen) return found
     }
   }
 
@@ -234,7 +321,7 @@ export class CriteoClient {
     })
     // Another worker created it first: Criteo says so either as a 400 or as a 200 with the item in errors/warnings.
     if ((answer.status === 400 || answer.status < 300) && hasProblemCode(answer.body, 'name-must-be-unique')) {
-      const id = (await this.searchLists(new Set([name]))).get(name)
+      const id = (await this.searchLists({ names: new Set([name]) })).get(name)
       if (id) return id
       // The list exists but search does not show it yet: a later attempt will.
       throw new RetryableError(`${what} failed: Criteo says the name is taken, but its search does not show the list yet.`, 503)
@@ -262,6 +349,10 @@ export class CriteoClient {
 
   private listKey(name: string): string {
     return JSON.stringify([this.credentialsKey, this.settings.advertiser_id, name])
+  }
+
+  private listIdKey(id: string): string {
+    return JSON.stringify([this.credentialsKey, this.settings.advertiser_id, '#id', id])
   }
 
   private advertiserKey(): string {
@@ -324,3 +415,4 @@ export class CriteoClient {
     return parsed.data
   }
 }
+

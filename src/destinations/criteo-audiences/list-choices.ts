@@ -1,0 +1,32 @@
+import type { DynamicFieldResponse, RequestClient } from '@segment/actions-core'
+import { CriteoClient, CriteoCredentials } from './criteo/client'
+import { assertAdvertiserId } from './sync'
+
+/**
+ * The Criteo list drop-down: the advertiser's contact lists, by name and id. What the admin types narrows it, by
+ * name or exact id; an id that is not one of the advertiser's contact lists is an error shown right there.
+ */
+export async function listIdChoices(
+  request: RequestClient,
+  { settings, dynamicFieldContext }: { settings: CriteoCredentials; dynamicFieldContext?: { query?: string } }
+): Promise<DynamicFieldResponse> {
+  try {
+    assertAdvertiserId(settings.advertiser_id)
+    const lists = await new CriteoClient(request, settings).contactLists()
+    const query = dynamicFieldContext?.query?.trim() ?? ''
+    const needle = query.toLowerCase()
+    const matching = query
+      ? lists.filter((list) => list.id === query || list.name.toLowerCase().includes(needle))
+      : lists
+    if (query && matching.length === 0) {
+      const message = /^\d+$/.test(query)
+        ? `Criteo list ${query} does not exist, or is not a contact list of advertiser ${settings.advertiser_id}.`
+        : `No contact list of advertiser ${settings.advertiser_id} has "${query}" in its name.`
+      return { choices: [], error: { code: 'NOT_FOUND', message } }
+    }
+    return { choices: matching.map((list) => ({ label: `${list.name} (${list.id})`, value: list.id })) }
+  } catch (error) {
+    const { code, message } = error as { code?: string; message: string }
+    return { choices: [], error: { code: code ?? 'UNKNOWN_ERROR', message } }
+  }
+}
