@@ -45,8 +45,45 @@ const pendingSearches = new InFlight<Map<string, string>>()
 /** Ids of lists seen in the advertiser's own search results: a chosen list id must be among them. */
 const knownListIds = new ExpiringCache<true>(CACHE_MAX_ENTRIES)
 
+/** What Criteo's `x-ratelimit-*` headers last said about an app: calls left in the window, and when it resets. */
+export interface RateLimitState {
+  remaining: number
+  /** Epoch milliseconds. */
+  resetAt: number
+}
+const rateLimits = new ExpiringCache<RateLimitState>(CACHE_MAX_ENTRIES)
+// Kept a little beyond any one-minute window, so a state read late still says when its window ended.
+const RATE_LIMIT_STATE_TTL_MS = 2 * 60 * 1000
+
+/**
+ * The rate-limit state Criteo last reported for these credentials, if any answer carried it. A host that runs
+ * batches itself (npm start) paces them with it, so that it waits for the next window instead of spending requests
+ * on 429s; the destination itself never waits.
+ */
+export function lastRateLimit(credentials: Pick<CriteoCredentials, 'client_id' | 'client_secret'>): RateLimitState | undefined {
+  return rateLimits.get(credentialsKeyOf(credentials))
+}
+
+function observeRateLimit(key: string, headers: Headers | undefined): void {
+  const remaining = Number(headers?.get('x-ratelimit-remaining') ?? NaN)
+  const reset = Number(headers?.get('x-ratelimit-reset') ?? NaN)
+  if (!Number.isFinite(remaining) || !Number.isFinite(reset) || reset <= 0) return
+  const resetAt = reset * 1000
+  const known = rateLimits.get(key)
+  // Answers can arrive out of order: within one window, the lowest count left is the latest.
+  if (known && known.resetAt === resetAt && known.remaining <= remaining) return
+  if (known && known.resetAt > resetAt) return
+  rateLimits.set(key, { remaining, resetAt }, RATE_LIMIT_STATE_TTL_MS)
+}
+
+/** Hashed, so the secret itself is never held as a map key. */
+function credentialsKeyOf(credentials: Pick<CriteoCredentials, 'client_id' | 'client_secret'>): string {
+  return sha256Hex(`${credentials.client_id}\u0000${credentials.client_secret}`)
+}
+
 /** Forgets every cached token and list id: for tests, and for a host that wants a clean start. */
 export function resetCriteoCaches(): void {
+  rateLimits.clear()
   tokens.clear()
   pendingTokens.clear()
   listIds.clear()
@@ -75,8 +112,7 @@ export class CriteoClient {
   private readonly credentialsKey: string
 
   constructor(private readonly request: RequestClient, private readonly settings: CriteoCredentials) {
-    // Hashed, so the secret itself is never held as a map key.
-    this.credentialsKey = sha256Hex(`${settings.client_id}\u0000${settings.client_secret}`)
+    this.credentialsKey = credentialsKeyOf(settings)
   }
 
   /** A valid access token: cached until shortly before it expires, one request shared by concurrent callers. */
@@ -396,6 +432,7 @@ export class CriteoClient {
         this.request(url, { ...options, throwHttpErrors: false, timeout, skipResponseCloning: true }),
         deadline
       ])
+      observeRateLimit(this.credentialsKey, response.headers)
       return { status: response.status, body: response.data, headers: response.headers }
     } catch (error) {
       throw networkError(what, error)
