@@ -25,17 +25,56 @@ export function audienceEvent({
   return engageEvent(userId, audience, entered, email, 0)
 }
 
-/** Runs a batch the way Segment does: the destination's own preset as the subscription. */
+/** An Engage audience event as Segment sends it in "Send Identify" mode: membership is a trait under the audience key. */
+export function identifyEvent({
+  email,
+  audience = 'first_time_shopper',
+  member,
+  userId = 'user-1'
+}: {
+  email?: unknown
+  audience?: string
+  /** true entered, false exited, undefined: the event does not say. */
+  member?: boolean
+  userId?: string
+}): SegmentEvent {
+  const traits: Record<string, unknown> = {}
+  if (email !== undefined) traits.email = email
+  if (member !== undefined) traits[audience] = member
+  return {
+    type: 'identify',
+    userId,
+    messageId: `identify-${userId}-${audience}-${String(member)}`,
+    timestamp: '2026-11-22T10:00:00.000Z',
+    traits,
+    context: {
+      personas: {
+        computation_class: 'audience',
+        computation_id: `aud_${audience}`,
+        computation_key: audience,
+        namespace: 'spa_demo',
+        space_id: 'spa_demo'
+      }
+    }
+  } as unknown as SegmentEvent
+}
+
+/**
+ * Runs a batch the way Segment does: the destination's own preset as the subscription. `subscribe` replaces the
+ * preset's subscription, for an action wired to other events than its default ones.
+ */
 export async function runBatch(
   events: SegmentEvent[],
   {
     action = 'addUserToAudience',
     settings: withSettings = settings,
-    mapping = {}
+    mapping = {},
+    subscribe
   }: {
-    action?: 'addUserToAudience' | 'removeUserFromAudience'
+    action?: 'addUserToAudience' | 'removeUserFromAudience' | 'syncAudience'
     settings?: object
     mapping?: Record<string, unknown>
+    subscribe?: string
   } = {}
 ) {
   const preset = definition.presets?.find((p) => p.partnerAction === action)
@@ -43,7 +82,11 @@ export async function runBatch(
   const destination = new Destination(definition)
   const results = await destination.onBatch(events, {
     ...withSettings,
-    subscription: { subscribe: preset.subscribe, partnerAction: action, mapping: { ...preset.mapping, ...mapping } }
+    subscription: {
+      subscribe: subscribe ?? preset.subscribe,
+      partnerAction: action,
+      mapping: { ...preset.mapping, ...mapping }
+    }
   } as Parameters<Destination['onBatch']>[1])
   return (results[0] as { multistatus: Array<Record<string, unknown>> }).multistatus
 }
@@ -109,6 +152,16 @@ export function amendmentOk(listId: string, operation: string, nbValid: number, 
 
 export function amendmentBody(operation: string, identifiers: string[]) {
   return { data: { type: 'ContactlistAmendment', attributes: { operation, identifierType: 'email', identifiers } } }
+}
+
+/** The body of an amendment of any identifier type; GUM amendments also carry the caller id. */
+export function typedAmendmentBody(operation: string, identifierType: string, identifiers: string[], gumCallerId?: number) {
+  return {
+    data: {
+      type: 'ContactlistAmendment',
+      attributes: { operation, identifierType, identifiers, ...(gumCallerId === undefined ? {} : { gumCallerId }) }
+    }
+  }
 }
 
 /** Intercepts amendments of list `listId`, recording each body, answering each as accepted. */

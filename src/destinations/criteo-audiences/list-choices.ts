@@ -3,17 +3,24 @@ import { CriteoClient, CriteoCredentials } from './criteo/client'
 import { assertAdvertiserId } from './sync'
 
 /**
- * The Criteo list drop-down: the advertiser's contact lists, by name and id. What the admin types narrows it, by
- * name or exact id; an id that is not one of the advertiser's contact lists is an error shown right there.
+ * The Criteo list drop-down: the advertiser's contact lists, by name and id. What the admin typed (the search text,
+ * or else the field's current value) narrows it, by name or exact id; an id that is not one of the advertiser's
+ * contact lists is an error shown right there. actions-core replaces the search context of a plain field with
+ * nothing, so the field's current value, which it does pass in the payload, is what usually arrives.
  */
 export async function listIdChoices(
   request: RequestClient,
-  { settings, dynamicFieldContext }: { settings: CriteoCredentials; dynamicFieldContext?: { query?: string } }
+  {
+    settings,
+    payload,
+    dynamicFieldContext
+  }: { settings: CriteoCredentials; payload?: { list_id?: unknown }; dynamicFieldContext?: { query?: string } }
 ): Promise<DynamicFieldResponse> {
   try {
     assertAdvertiserId(settings.advertiser_id)
     const lists = await new CriteoClient(request, settings).contactLists()
-    const query = dynamicFieldContext?.query?.trim() ?? ''
+    const typed = dynamicFieldContext?.query ?? payload?.list_id
+    const query = typeof typed === 'string' || typeof typed === 'number' ? String(typed).trim() : ''
     const needle = query.toLowerCase()
     const matching = query
       ? lists.filter((list) => list.id === query || list.name.toLowerCase().includes(needle))
