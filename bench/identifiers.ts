@@ -2,6 +2,7 @@ import * as crypto from 'crypto'
 import { setFlagsFromString } from 'v8'
 import { runInNewContext } from 'vm'
 import { AudienceEvent, planAmendments } from '../src/destinations/criteo-audiences/plan'
+import { EMAIL_SHAPE, normalizeEmail, sha256Hex } from '../src/destinations/criteo-audiences/identifiers'
 import { emailOf } from './fixtures'
 
 export interface PreparationRow {
@@ -15,6 +16,11 @@ export interface PreparationRow {
   createHashMs: number
   /** A loop that hashes the same strings and keeps each digest in a Map: the least any hashing de-duplicator does. */
   hashAndMapMs: number
+  /**
+   * A loop that normalizes, validates and hashes each string with the project's own functions, keeping nothing: the
+   * least any preparation that normalizes does, before grouping, de-duplicating or keeping a single result.
+   */
+  prepareOnlyMs: number
   chunks: number
 }
 
@@ -71,6 +77,15 @@ function createHashOnly(emails: readonly string[]): number {
   return last.length
 }
 
+function prepareOnly(emails: readonly string[]): number {
+  let last = ''
+  for (const email of emails) {
+    const normalized = normalizeEmail(email)
+    if (EMAIL_SHAPE.test(normalized)) last = sha256Hex(normalized)
+  }
+  return last.length
+}
+
 function hashIntoMap(emails: readonly string[]): Map<string, number[]> {
   const seen = new Map<string, number[]>()
   emails.forEach((email, index) => seen.set(sha256(email), [index]))
@@ -91,12 +106,14 @@ export function measureIdentifierPreparation(options: { sizes: number[]; repetit
     const hash: number[] = []
     const createHash: number[] = []
     const hashAndMap: number[] = []
+    const prepare: number[] = []
     let chunks = 0
     for (let r = 0; r < repetitions; r++) {
       plan.push(timeOnce(() => (chunks = planAmendments(events, { defaultOperation: 'add' }).chunks.length)))
       hash.push(timeOnce(() => hashOnly(emails)))
       createHash.push(timeOnce(() => createHashOnly(emails)))
       hashAndMap.push(timeOnce(() => hashIntoMap(emails)))
+      prepare.push(timeOnce(() => prepareOnly(emails)))
     }
     return {
       emails: size,
@@ -105,6 +122,7 @@ export function measureIdentifierPreparation(options: { sizes: number[]; repetit
       hashMs: bestOf(hash),
       createHashMs: bestOf(createHash),
       hashAndMapMs: bestOf(hashAndMap),
+      prepareOnlyMs: bestOf(prepare),
       chunks
     }
   })
