@@ -27,8 +27,9 @@ export function planSync(events: readonly SegmentEvent[], batchSize: number): { 
     return send
   }
   for (const batch of batches) {
-    const { mapping } = presetFor(batch.operation)
+    const { mapping } = presetFor(batch.action)
     const payloads = batch.events.map((event) => transform(mapping as never, event as never) as unknown as AudienceEvent)
+    // Every event of a batch has the batch's operation, as its action will read it from the event or fall back on.
     const plan = planAmendments(payloads, { defaultOperation: batch.operation })
     payloads.forEach((payload) => sendFor(String(payload.audience_key), batch.operation).events++)
     for (const { index, reason } of plan.rejected) {

@@ -1,10 +1,18 @@
 import type { SegmentEvent } from '@segment/actions-core'
 
+/**
+ * How Engage sends audience changes to the destination: "Send Track" (Audience Entered and Audience Exited events)
+ * or "Send Identify" (an Identify whose traits hold true or false under the audience key).
+ */
+export type EventMode = 'track' | 'identify'
+
 export interface StreamOptions {
-  /** "Audience Entered" events, before any exit. */
+  /** Entries (Audience Entered, or an Identify with true), before any exit. */
   entered: number
-  /** "Audience Exited" events, each for a user who entered that audience earlier. */
+  /** Exits (Audience Exited, or an Identify with false), each for a user who entered that audience earlier. */
   exited: number
+  /** Track events (the default) or Identify events: the same users, audiences and emails either way. */
+  mode?: EventMode
   audiences?: string[]
   /** Same seed, same stream. */
   seed?: number
@@ -32,24 +40,32 @@ export function random(seed: number): () => number {
   }
 }
 
-/** An Engage audience event, shaped as Segment sends it in "Send Track" mode. */
-export function engageEvent(userId: string, audience: string, entered: boolean, email: unknown, n: number): SegmentEvent {
+/** An Engage audience event, shaped as Segment sends it in "Send Track" mode (the default) or "Send Identify" mode. */
+export function engageEvent(
+  userId: string,
+  audience: string,
+  entered: boolean,
+  email: unknown,
+  n: number,
+  mode: EventMode = 'track'
+): SegmentEvent {
+  const common = { userId, messageId: `demo-${n}`, timestamp: new Date(Date.UTC(2026, 10, 22, 10, 0, 0) + n * 10).toISOString() }
+  const traits = email === undefined ? {} : { email }
+  const personas = {
+    computation_class: 'audience',
+    computation_id: `aud_${audience}`,
+    computation_key: audience,
+    namespace: 'spa_demo',
+    space_id: 'spa_demo'
+  }
+  if (mode === 'identify') {
+    return { type: 'identify', ...common, traits: { ...traits, [audience]: entered }, context: { personas } } as unknown as SegmentEvent
+  }
   return {
     type: 'track',
     event: entered ? 'Audience Entered' : 'Audience Exited',
-    userId,
-    messageId: `demo-${n}`,
-    timestamp: new Date(Date.UTC(2026, 10, 22, 10, 0, 0) + n * 10).toISOString(),
-    context: {
-      traits: email === undefined ? {} : { email },
-      personas: {
-        computation_class: 'audience',
-        computation_id: `aud_${audience}`,
-        computation_key: audience,
-        namespace: 'spa_demo',
-        space_id: 'spa_demo'
-      }
-    },
+    ...common,
+    context: { traits, personas },
     properties: { audience_key: audience, [audience]: entered }
   } as unknown as SegmentEvent
 }
@@ -66,7 +82,8 @@ export function generateEngageStream(options: StreamOptions): SegmentEvent[] {
     seed = 42,
     missingShare = 0.02,
     malformedShare = 0.02,
-    duplicateShare = 0.05
+    duplicateShare = 0.05,
+    mode = 'track'
   } = options
   const rand = random(seed)
   const pick = <T>(items: readonly T[]) => items[Math.floor(rand() * items.length)]
@@ -78,18 +95,18 @@ export function generateEngageStream(options: StreamOptions): SegmentEvent[] {
     const audience = pick(audiences)
     const roll = rand()
     if (roll < missingShare) {
-      events.push(engageEvent(userId, audience, true, undefined, events.length))
+      events.push(engageEvent(userId, audience, true, undefined, events.length, mode))
       continue
     }
     if (roll < missingShare + malformedShare) {
-      events.push(engageEvent(userId, audience, true, `${pick(FIRST)}.${i}-at-${pick(DOMAINS)}`, events.length))
+      events.push(engageEvent(userId, audience, true, `${pick(FIRST)}.${i}-at-${pick(DOMAINS)}`, events.length, mode))
       continue
     }
     const email = `${pick(FIRST)}.${pick(LAST)}${i}@${pick(DOMAINS)}`
-    events.push(engageEvent(userId, audience, true, email, events.length))
+    events.push(engageEvent(userId, audience, true, email, events.length, mode))
     members.push({ userId, audience, email })
     if (rand() < duplicateShare) {
-      events.push(engageEvent(userId, audience, true, ` ${email.toUpperCase()}`, events.length))
+      events.push(engageEvent(userId, audience, true, ` ${email.toUpperCase()}`, events.length, mode))
     }
   }
 
@@ -98,7 +115,7 @@ export function generateEngageStream(options: StreamOptions): SegmentEvent[] {
     const j = i + Math.floor(rand() * (members.length - i))
     ;[members[i], members[j]] = [members[j], members[i]]
     const { userId, audience, email } = members[i]
-    events.push(engageEvent(userId, audience, false, email, events.length))
+    events.push(engageEvent(userId, audience, false, email, events.length, mode))
   }
   return events
 }

@@ -30,6 +30,7 @@ Options:
   --entered N         generated "Audience Entered" events (default 30000)
   --exited N          generated "Audience Exited" events (default 3000)
   --seed N            seed of the generated stream (default 42)
+  --identify          generate entries and exits as Identify events (audiences set to "Send Identify") instead
   --sandbox-state F   keep the sandbox's lists in this JSON file, so a second run sees the first run's lists
   --faults RATE       make the sandbox fail this share of requests (0 to 1): 5xx, 429 bursts, resets, revoked tokens
   --help              this text
@@ -67,6 +68,7 @@ function parse(argv: string[]) {
       entered: { type: 'string' },
       exited: { type: 'string' },
       seed: { type: 'string' },
+      identify: { type: 'boolean', default: false },
       'sandbox-state': { type: 'string' },
       faults: { type: 'string' },
       help: { type: 'boolean', default: false }
@@ -86,6 +88,7 @@ function parse(argv: string[]) {
     entered: positiveInt('entered', values.entered, 30_000),
     exited: positiveInt('exited', values.exited, 3_000),
     seed: positiveInt('seed', values.seed, 42),
+    identify: values.identify as boolean,
     sandboxState: values['sandbox-state'],
     faultRate: faultRate(values.faults)
   }
@@ -124,6 +127,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     }
     if (options.live && !options.dryRun) settings = liveCredentials(env)
     if (options.live && options.faultRate > 0) throw new UsageError('--faults applies to the sandbox only, not to --live.')
+    if (options.identify && options.input !== undefined) {
+      throw new UsageError('--identify shapes the generated stream; events read with --input are synced as they are.')
+    }
     if (options.live && options.input === undefined) {
       throw new UsageError('--live sends real users to your Criteo account: give them with --input FILE (or - for stdin).')
     }
@@ -140,7 +146,12 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       io.stderr.write(`Skipped ${read.badLines.length} line(s) that were not JSON objects (first: line ${read.badLines[0]}).\n`)
     }
   } else {
-    events = generateEngageStream({ entered: options.entered, exited: options.exited, seed: options.seed })
+    events = generateEngageStream({
+      entered: options.entered,
+      exited: options.exited,
+      seed: options.seed,
+      mode: options.identify ? 'identify' : 'track'
+    })
   }
 
   if (options.dryRun) {

@@ -10,6 +10,10 @@ export interface Report extends SyncResult {
   ok: boolean
 }
 
+/** What the runner skips, as the report says it. */
+const NOT_AUDIENCE_EVENTS =
+  'were not audience entries or exits (Audience Entered, Audience Exited, or an audience Identify with true or false)'
+
 const n = (value: number) => value.toLocaleString('en-US')
 
 function table(header: string[], rows: string[][]): string {
@@ -40,7 +44,7 @@ export function formatReport(report: Report): string {
     const kinds = Object.entries(report.requests).filter(([, count]) => count > 0)
     parts.push('', `Requests to Criteo: ${kinds.map(([kind, count]) => `${kind} ${n(count)}`).join(', ') || 'none'}`)
   }
-  if (report.ignored > 0) parts.push('', `${n(report.ignored)} events were neither Audience Entered nor Audience Exited and were skipped.`)
+  if (report.ignored > 0) parts.push('', `${n(report.ignored)} events ${NOT_AUDIENCE_EVENTS} and were skipped.`)
   const errors = Object.entries(report.errors).sort((a, b) => b[1] - a[1])
   if (errors.length > 0) {
     parts.push('', 'Errors:')
@@ -72,6 +76,6 @@ export function formatPlan(sends: PlannedSend[], ignored: number): string {
     '',
     table(['audience', 'operation', 'events', 'identifiers', 'amendments', 'not sent'], rows)
   ]
-  if (ignored > 0) parts.push('', `${n(ignored)} events were neither Audience Entered nor Audience Exited and would be skipped.`)
+  if (ignored > 0) parts.push('', `${n(ignored)} events ${NOT_AUDIENCE_EVENTS} and would be skipped.`)
   return parts.join('\n')
 }

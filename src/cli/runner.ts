@@ -1,4 +1,4 @@
-import { Destination, transform } from '@segment/actions-core'
+import { Destination, resolveAudienceMembership, transform } from '@segment/actions-core'
 import type { SegmentEvent } from '@segment/actions-core'
 import definition from '../destinations/criteo-audiences'
 import { NO_IDENTIFIER, NOT_AN_EMAIL } from '../destinations/criteo-audiences/identifiers'
@@ -41,7 +41,10 @@ export interface AudienceTally {
 
 export interface SyncResult {
   audiences: AudienceTally[]
-  /** Events no action subscribes to (neither Audience Entered nor Audience Exited). */
+  /**
+   * Events that are not an audience entry or exit: neither Audience Entered nor Audience Exited, nor an Identify of
+   * an Engage audience with true or false under the audience key.
+   */
   ignored: number
   /** Final error messages of errored events, with how many events each. */
   errors: Record<string, number>
@@ -56,37 +59,84 @@ interface Subscription {
   mapping: Record<string, unknown>
 }
 
+/** The actions whose presets the runner sends events with. */
+export type AudienceAction = 'addUserToAudience' | 'removeUserFromAudience' | 'syncAudience'
+
 /** The destination's own presets: what an admin who changes nothing gets. */
-export function presetFor(operation: Operation): Subscription {
-  const action = operation === 'add' ? 'addUserToAudience' : 'removeUserFromAudience'
+export function presetFor(action: AudienceAction): Subscription {
   const preset = definition.presets?.find((p) => p.partnerAction === action)
   if (!preset || preset.type !== 'automatic') throw new Error(`The destination has no preset for ${action}`)
   return { subscribe: preset.subscribe, partnerAction: action, mapping: preset.mapping as Record<string, unknown> }
 }
 
-const OPERATION_OF_EVENT: Record<string, Operation> = { 'Audience Entered': 'add', 'Audience Exited': 'remove' }
+/** How one event is sent: with which action's preset, and whether that action will add or remove its user. */
+export interface Route {
+  action: AudienceAction
+  operation: Operation
+}
+
+const ACTION_OF_TRACK_EVENT: Record<string, { action: AudienceAction; operation: Operation }> = {
+  'Audience Entered': { action: 'addUserToAudience', operation: 'add' },
+  'Audience Exited': { action: 'removeUserFromAudience', operation: 'remove' }
+}
+
+/**
+ * The preset an event matches and what its action will do with it, or undefined for an event that is not an audience
+ * entry or exit. Every action does what the event says (Engage's true or false under the audience key, read by
+ * actions-core's own resolveAudienceMembership), so that decides the operation; an Audience Entered or Exited event
+ * that says nothing gets its action's own. Identify events only count when they say: syncAudience has no operation
+ * of its own and would only refuse them.
+ */
+export function routeOf(event: SegmentEvent): Route | undefined {
+  const membership = resolveAudienceMembership(event as never)
+  const said: Operation | undefined = membership === true ? 'add' : membership === false ? 'remove' : undefined
+  if (event.type === 'track') {
+    const route = ACTION_OF_TRACK_EVENT[event.event ?? '']
+    return route && { action: route.action, operation: said ?? route.operation }
+  }
+  const personas = event.context?.personas as { computation_class?: unknown } | undefined
+  if (event.type === 'identify' && personas?.computation_class === 'audience' && said) {
+    return { action: 'syncAudience', operation: said }
+  }
+  return undefined
+}
 
 export interface Batch {
+  action: AudienceAction
   operation: Operation
   events: SegmentEvent[]
 }
 
 /**
- * Cuts the stream into batches as Segment does per subscription, keeping order where it matters: a batch only holds
- * consecutive events of one operation, so an exit never lands in a batch before the entry that preceded it.
+ * Cuts the stream into batches as Segment does per subscription, keeping order where it matters. The stream is read
+ * as runs of consecutive events of one operation; a batch holds events of one run, one preset and one operation, so an
+ * exit never lands in a batch before the entry that preceded it. Within a run, each preset fills its own batches: the
+ * additions (or removals) of a run commute, so Track and Identify events that alternate, user by user, still make full
+ * batches instead of one batch, and one request, per event.
  */
 export function cutBatches(events: readonly SegmentEvent[], batchSize: number): { batches: Batch[]; ignored: number } {
   const batches: Batch[] = []
   let ignored = 0
+  let runOperation: Operation | undefined
+  const filling = new Map<AudienceAction, Batch>()
   for (const event of events) {
-    const operation = event.type === 'track' ? OPERATION_OF_EVENT[event.event ?? ''] : undefined
-    if (!operation) {
+    const route = routeOf(event)
+    if (!route) {
       ignored++
       continue
     }
-    const last = batches[batches.length - 1]
-    if (last && last.operation === operation && last.events.length < batchSize) last.events.push(event)
-    else batches.push({ operation, events: [event] })
+    const { action, operation } = route
+    if (operation !== runOperation) {
+      filling.clear()
+      runOperation = operation
+    }
+    let batch = filling.get(action)
+    if (!batch || batch.events.length >= batchSize) {
+      batch = { action, operation, events: [] }
+      batches.push(batch)
+      filling.set(action, batch)
+    }
+    batch.events.push(event)
   }
   return { batches, ignored }
 }
@@ -151,7 +201,7 @@ export async function runSync(options: SyncOptions): Promise<SyncResult> {
   }
 
   const runBatch = async (batch: Batch) => {
-    const subscription = presetFor(batch.operation)
+    const subscription = presetFor(batch.action)
     const audienceOf = (event: SegmentEvent) => {
       const key = (transform(subscription.mapping as never, event as never) as { audience_key?: unknown }).audience_key
       return typeof key === 'string' ? key : '(no audience key)'
@@ -184,7 +234,8 @@ export async function runSync(options: SyncOptions): Promise<SyncResult> {
   }
 
   // Batches run `concurrency` at a time; a change of operation waits for every batch before it, so that per user,
-  // entries and exits reach Criteo in the order they happened.
+  // entries and exits reach Criteo in the order they happened. A change of preset alone needs no wait: additions (or
+  // removals) commute, whichever action sends them. (cutBatches puts each run of one operation in a row of batches.)
   const inFlight = new Set<Promise<void>>()
   let operation: Operation | undefined
   for (const batch of batches) {

@@ -11,7 +11,7 @@ import { pointDestinationAt, SANDBOX_SETTINGS } from './sandbox-target'
 import type { FaultKind } from '../sandbox'
 import { prepareEmail } from '../destinations/criteo-audiences/identifiers'
 import { resetCriteoCaches } from '../destinations/criteo-audiences/criteo/client'
-import { engageEvent, random } from './generate'
+import { engageEvent, EventMode, random } from './generate'
 import { runSync, SyncResult } from './runner'
 
 export interface SoakStreamOptions {
@@ -22,6 +22,8 @@ export interface SoakStreamOptions {
   /** Waves alternate entries and exits; each wave holds events of one kind, in random order. */
   waves: number
   seed?: number
+  /** Track events (the default) or Identify events. */
+  mode?: EventMode
 }
 
 /**
@@ -29,7 +31,7 @@ export interface SoakStreamOptions {
  * enter other audiences. Exits are only ever for users who are members at that point, as Engage sends them.
  */
 export function generateSoakStream(options: SoakStreamOptions): SegmentEvent[] {
-  const { events: total, audiences, users, waves, seed = 11 } = options
+  const { events: total, audiences, users, waves, seed = 11, mode = 'track' } = options
   const rand = random(seed)
   const audienceNames = Array.from({ length: audiences }, (_, i) => `soak_audience_${i}`)
   const members = audienceNames.map(() => new Set<number>())
@@ -45,30 +47,64 @@ export function generateSoakStream(options: SoakStreamOptions): SegmentEvent[] {
         members[a].add(user)
         // Now and then the same email in another case: the same user, once more.
         const email = rand() < 0.05 ? `SOAK.User${user}@Example.com` : `soak.user${user}@example.com`
-        events.push(engageEvent(`u${user}`, audienceNames[a], true, email, events.length))
+        events.push(engageEvent(`u${user}`, audienceNames[a], true, email, events.length, mode))
       } else {
         if (members.every((m) => m.size === 0)) break
         if (members[a].size === 0) continue
         const pool = [...members[a]]
         const user = pool[Math.floor(rand() * pool.length)]
         members[a].delete(user)
-        events.push(engageEvent(`u${user}`, audienceNames[a], false, `soak.user${user}@example.com`, events.length))
+        events.push(engageEvent(`u${user}`, audienceNames[a], false, `soak.user${user}@example.com`, events.length, mode))
       }
     }
   }
   return events
 }
 
+/** What one Engage event says: its user (by email) entered or exited an audience. */
+export interface AudienceChange {
+  audience: string
+  entered: boolean
+  email: unknown
+}
+
+/**
+ * Reads an Engage event the way Engage means it, written apart from the runner so that tests can check it: an
+ * Audience Entered or Exited track event (true or false under the audience key, when there is one, says which), or
+ * an Identify of an audience with true or false under the audience key in its traits. Anything else says nothing.
+ */
+export function audienceChangeOf(event: SegmentEvent): AudienceChange | undefined {
+  const personas = (event.context?.personas ?? {}) as { computation_class?: unknown; computation_key?: unknown }
+  const key = typeof personas.computation_key === 'string' && personas.computation_key !== '' ? personas.computation_key : undefined
+  const isAudience = personas.computation_class === 'audience' || personas.computation_class === 'journey_step'
+  const properties = (event.properties ?? {}) as Record<string, unknown>
+  const traits = (event.traits ?? {}) as Record<string, unknown>
+  const contextEmail = (event.context?.traits as { email?: unknown } | undefined)?.email
+  const email = contextEmail === undefined || contextEmail === null || contextEmail === '' ? traits.email : contextEmail
+  const audienceKey = typeof properties.audience_key === 'string' && properties.audience_key !== '' ? properties.audience_key : key
+  if (event.type === 'track' && (event.event === 'Audience Entered' || event.event === 'Audience Exited')) {
+    const said = isAudience && key !== undefined ? properties[key] : undefined
+    const entered = typeof said === 'boolean' ? said : event.event === 'Audience Entered'
+    return { audience: audienceKey ?? '', entered, email }
+  }
+  if (event.type === 'identify' && personas.computation_class === 'audience' && key !== undefined) {
+    const said = traits[key]
+    if (typeof said === 'boolean') return { audience: audienceKey ?? key, entered: said, email }
+  }
+  return undefined
+}
+
 /** The membership a perfect sync ends with: each valid event applied in stream order, hashed as the destination does. */
 export function expectedMembership(events: readonly SegmentEvent[]): Map<string, Set<string>> {
   const lists = new Map<string, Set<string>>()
   for (const event of events) {
-    const audience = (event.properties as { audience_key?: string } | undefined)?.audience_key ?? ''
-    const prepared = prepareEmail((event.context?.traits as { email?: unknown } | undefined)?.email, true)
-    if (!lists.has(audience)) lists.set(audience, new Set())
+    const change = audienceChangeOf(event)
+    if (!change) continue
+    const prepared = prepareEmail(change.email, true)
+    if (!lists.has(change.audience)) lists.set(change.audience, new Set())
     if (!prepared.ok) continue
-    if (event.event === 'Audience Entered') lists.get(audience)?.add(prepared.value)
-    else lists.get(audience)?.delete(prepared.value)
+    if (change.entered) lists.get(change.audience)?.add(prepared.value)
+    else lists.get(change.audience)?.delete(prepared.value)
   }
   return lists
 }

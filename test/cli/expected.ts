@@ -1,0 +1,44 @@
+import type { SegmentEvent } from '@segment/actions-core'
+import { audienceChangeOf } from '../../src/cli/soak'
+import { prepareEmail, MISSING_EMAIL, NOT_AN_EMAIL } from '../../src/destinations/criteo-audiences/identifiers'
+
+export interface ExpectedTally {
+  entered: number
+  exited: number
+  synced: number
+  missing: number
+  malformed: number
+}
+
+/** What the report must count, per audience, from the stream alone (Track and Identify events alike). */
+export function expectedTallies(events: readonly SegmentEvent[]): Map<string, ExpectedTally> {
+  const tallies = new Map<string, ExpectedTally>()
+  for (const event of events) {
+    const change = audienceChangeOf(event)
+    if (!change) continue
+    const tally = tallies.get(change.audience) ?? { entered: 0, exited: 0, synced: 0, missing: 0, malformed: 0 }
+    tallies.set(change.audience, tally)
+    if (change.entered) tally.entered++
+    else tally.exited++
+    const prepared = prepareEmail(change.email, true)
+    if (prepared.ok) tally.synced++
+    else if (prepared.reason === MISSING_EMAIL) tally.missing++
+    else if (prepared.reason === NOT_AN_EMAIL) tally.malformed++
+  }
+  return tallies
+}
+
+/** `result.audiences` as a perfect sync of `events` reports it, given the lists it ended with. */
+export function expectedAudiences(events: readonly SegmentEvent[], lists: ReadonlyArray<{ id: string; name: string }>) {
+  return [...expectedTallies(events).entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([audience, t]) => ({
+      audience,
+      entered: t.entered,
+      exited: t.exited,
+      synced: t.synced,
+      notSynced: { missingIdentifier: t.missing, malformedEmail: t.malformed },
+      errored: 0,
+      listId: lists.find((l) => l.name === audience)?.id
+    }))
+}
