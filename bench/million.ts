@@ -34,6 +34,8 @@ export interface SyncRow extends SyncScenario {
   synced: number
   errored: number
   retries: number
+  /** Sends the runner held back until Criteo's next rate-limit window, instead of sending them into 429s. */
+  rateLimitPauses: number
   /** What the lists hold afterwards, all audiences together. */
   listed: number
 }
@@ -117,6 +119,7 @@ async function runScenario(events: SegmentEvent[], scenario: SyncScenario, optio
       synced: sum(result.audiences.map((a) => a.synced)),
       errored: sum(result.audiences.map((a) => a.errored)),
       retries: result.retries,
+      rateLimitPauses: result.rateLimitPauses,
       listed: sum(sandbox.lists().map((list) => list.size))
     }
   } finally {

@@ -36,7 +36,7 @@ export function formatReport(report: Report): string {
     report.listSizes[a.audience] === undefined || report.listSizes[a.audience] === null ? '-' : n(report.listSizes[a.audience] as number)
   ])
   const parts = [
-    `Synced to ${report.target} in ${(report.durationMs / 1000).toFixed(1)} s: ${n(report.batches)} batches, ${n(report.retries)} event retries.`,
+    `Synced to ${report.target} in ${(report.durationMs / 1000).toFixed(1)} s: ${n(report.batches)} batches, ${n(report.retries)} event retries${report.rateLimitPauses ? `, ${n(report.rateLimitPauses)} waits for Criteo's rate-limit window` : ''}.`,
     '',
     table(['audience', 'entered', 'exited', 'synced', 'no email', 'bad email', 'errored', 'list id', 'list size'], rows)
   ]

@@ -1,6 +1,7 @@
 import { Destination, resolveAudienceMembership, transform } from '@segment/actions-core'
 import type { SegmentEvent } from '@segment/actions-core'
 import definition from '../destinations/criteo-audiences'
+import { lastRateLimit } from '../destinations/criteo-audiences/criteo/client'
 import { NO_IDENTIFIER, NOT_AN_EMAIL } from '../destinations/criteo-audiences/identifiers'
 import type { Operation } from '../destinations/criteo-audiences/plan'
 
@@ -50,6 +51,8 @@ export interface SyncResult {
   errors: Record<string, number>
   batches: number
   retries: number
+  /** Times a send waited for Criteo's next rate-limit window instead of spending requests on 429s. */
+  rateLimitPauses: number
   durationMs: number
 }
 
@@ -175,7 +178,31 @@ export async function runSync(options: SyncOptions): Promise<SyncResult> {
   const tallies = new Map<string, AudienceTally>()
   const errors: Record<string, number> = {}
   let retries = 0
+  let rateLimitPauses = 0
   let done = 0
+  // Requests that sends in flight may still make: the count Criteo reported left has not seen them yet.
+  let reserved = 0
+
+  /**
+   * Waits, before a send that may make `expected` requests, until Criteo's window has room for them: what its
+   * x-ratelimit headers last said, less what is in flight. Against a Criteo that sends no such headers, or once the
+   * window it spoke of has ended, nothing waits. So batches slow down to the limit instead of collecting 429s.
+   */
+  const paced = async <T>(expected: number, send: () => Promise<T>): Promise<T> => {
+    for (;;) {
+      const state = lastRateLimit(settings)
+      const t = now()
+      if (!state || state.resetAt <= t || state.remaining - reserved >= expected) break
+      rateLimitPauses++
+      await sleep(state.resetAt - t)
+    }
+    reserved += expected
+    try {
+      return await send()
+    } finally {
+      reserved -= expected
+    }
+  }
 
   const tallyOf = (audience: string) => {
     let tally = tallies.get(audience)
@@ -211,7 +238,11 @@ export async function runSync(options: SyncOptions): Promise<SyncResult> {
 
     let pending = batch.events.map((_, i) => i)
     for (let attempt = 1; pending.length > 0; attempt++) {
-      const results = await sendOnce(destination, settings, subscription, pending.map((i) => batch.events[i]))
+      // One amendment per audience of the send is what it costs once lists and token are cached.
+      const expected = new Set(pending.map((i) => tallyFor[i])).size
+      const results = await paced(expected, () =>
+        sendOnce(destination, settings, subscription, pending.map((i) => batch.events[i]))
+      )
       const again: number[] = []
       let waitUntil = 0
       results.forEach((result, k) => {
@@ -253,6 +284,7 @@ export async function runSync(options: SyncOptions): Promise<SyncResult> {
     errors,
     batches: batches.length,
     retries,
+    rateLimitPauses,
     durationMs: now() - started
   }
 }

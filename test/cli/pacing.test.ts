@@ -1,0 +1,56 @@
+import { startSandbox, Sandbox } from '../../src/sandbox'
+import { generateEngageStream } from '../../src/cli/generate'
+import { runSync } from '../../src/cli/runner'
+import { expectedMembership } from '../../src/cli/soak'
+import { pointDestinationAt, SANDBOX_SETTINGS as settings } from '../../src/cli/sandbox-target'
+import { resetCriteoCaches } from '../../src/destinations/criteo-audiences/criteo/client'
+
+let sandbox: Sandbox | undefined
+let restoreTarget = () => {}
+
+afterEach(async () => {
+  await sandbox?.close()
+  restoreTarget()
+})
+
+/** A sync of `events` against a sandbox allowing `limit` calls a minute, on a simulated clock. */
+async function pacedRun(limit: number, events = generateEngageStream({ entered: 900, exited: 0, seed: 5, audiences: ['a', 'b', 'c'] })) {
+  resetCriteoCaches()
+  let clock = Date.UTC(2026, 10, 22, 10, 0, 0)
+  sandbox = await startSandbox({ rateLimitPerMinute: limit, now: () => clock })
+  restoreTarget = pointDestinationAt(sandbox.url)
+  const result = await runSync({
+    events,
+    settings,
+    batchSize: 100,
+    concurrency: 1,
+    maxAttempts: 10,
+    now: () => clock,
+    sleep: async (ms) => {
+      clock += ms
+    }
+  })
+  return { result, events, sandbox }
+}
+
+describe("pacing by Criteo's rate-limit headers", () => {
+  it('waits for the next window instead of sending into 429s, with three audiences in every batch', async () => {
+    // 9 batches of 3 audiences: 27 amendments, plus a token, a search and 3 creations, against 10 calls a minute.
+    const { result, events, sandbox } = await pacedRun(10)
+
+    expect(sandbox.requestCounts().rateLimited).toBe(0)
+    expect(result.retries).toBe(0)
+    expect(result.rateLimitPauses).toBeGreaterThanOrEqual(3)
+    expect(result.audiences.map((a) => a.errored)).toEqual([0, 0, 0])
+    const expected = expectedMembership(events)
+    for (const list of sandbox.lists(settings.advertiser_id)) {
+      expect(sandbox.members(list.id)).toEqual([...(expected.get(list.name) ?? [])].sort())
+    }
+  })
+
+  it('never waits when the window has room', async () => {
+    const { result, sandbox } = await pacedRun(1_000)
+    expect(result.rateLimitPauses).toBe(0)
+    expect(sandbox.requestCounts().rateLimited).toBe(0)
+  })
+})
