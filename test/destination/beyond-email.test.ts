@@ -276,6 +276,44 @@ describe('a Criteo list chosen in the mapping', () => {
     ])
   })
 
+  it('checks a chosen id once for concurrent batches', async () => {
+    // criteoWith allows exactly one search: a second check would find no interceptor and fail its batch.
+    const { scope, amendments } = criteoWith([{ id: '777', name: 'loyal_customers' }])
+    acceptAmendments(scope, '777', amendments, 3)
+    const mapping = { list_id: '777' }
+
+    const results = await Promise.all(
+      ['ann', 'bob', 'cy'].map((name) => runBatch([audienceEvent({ email: `${name}@example.com`, userId: name })], { mapping }))
+    )
+
+    expect(results).toEqual(['ann', 'bob', 'cy'].map((name) => [chosen('777', `${name}@example.com`)]))
+    expect(scope.isDone()).toBe(true)
+  })
+
+  it('looks for a chosen id itself when a search for audience names stopped before reaching it', async () => {
+    // Page 1 holds "vip", which the name search wants, so it stops there; list 777 is on page 2.
+    const page1 = Array.from({ length: 100 }, (_, i) => ({ id: String(1000 + i), name: i === 0 ? 'vip' : `list_${i}` }))
+    const scope = criteo()
+    tokenOk(scope)
+    scope.post(`${SEGMENTS}/search`, searchBody()).query({ limit: 100, offset: 0 }).times(2).reply(200, searchPage(page1, 101))
+    scope
+      .post(`${SEGMENTS}/search`, searchBody())
+      .query({ limit: 100, offset: 100 })
+      .reply(200, searchPage([{ id: '777', name: 'loyal_customers' }], 101, 100))
+    const amendments: Recorder = { bodies: [] }
+    acceptAmendments(scope, '1000', amendments)
+    acceptAmendments(scope, '777', amendments)
+
+    const [named, picked] = await Promise.all([
+      runBatch([audienceEvent({ email: 'ann@example.com', audience: 'vip' })]),
+      runBatch([audienceEvent({ email: 'bob@example.com', userId: 'bob' })], { mapping: { list_id: '777' } })
+    ])
+
+    expect(named).toEqual([success('1000', 'vip', hash('ann@example.com'))])
+    expect(picked).toEqual([chosen('777', 'bob@example.com')])
+    expect(scope.isDone()).toBe(true)
+  })
+
   it.each([
     ['the search shows only other lists', [{ id: '998', name: 'newsletter' }]],
     ['the id is a list of another advertiser', [{ id: '999', name: 'newsletter', advertiserId: '54321' }]]

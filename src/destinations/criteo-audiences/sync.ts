@@ -158,7 +158,8 @@ export function toMultiStatus(outcomes: readonly Outcome[]): MultiStatusResponse
   const msr = new MultiStatusResponse()
   outcomes.forEach((outcome, index) => {
     if (outcome.ok) {
-      msr.setSuccessResponseAtIndex(index, { status: 200, sent: { ...outcome.sent }, body: { ...outcome.body } })
+      // Each event's `sent` is its own object; `body` is shared by the events of one amendment and never changed.
+      msr.setSuccessResponseAtIndex(index, { status: 200, sent: outcome.sent, body: outcome.body })
       return
     }
     const { status, errortype } = statusOf(outcome.error)
@@ -167,7 +168,7 @@ export function toMultiStatus(outcomes: readonly Outcome[]): MultiStatusResponse
       status,
       errortype,
       errormessage: outcome.error.message,
-      ...(outcome.sent ? { sent: { ...outcome.sent } } : {}),
+      ...(outcome.sent ? { sent: outcome.sent } : {}),
       // Lets a caller retrying the event wait for exactly the end of Criteo's rate-limit window.
       ...(resetAt ? { body: { ratelimit_reset: resetAt } } : {})
     })

@@ -205,14 +205,20 @@ export class CriteoClient {
   async checkListId(id: string, origin: 'chosen' | 'engage' = 'chosen'): Promise<string> {
     const key = this.listIdKey(id)
     if (knownListIds.get(key)) return id
-    const running = pendingSearches.get(this.advertiserKey())
-    if (running) {
-      await running.catch(() => undefined)
+    // Concurrent batches for the same id share one check.
+    return pendingListIds.run(key, async () => {
+      // A search another batch started may come across this list: wait for it rather than start a second.
+      const running = pendingSearches.get(this.advertiserKey())
+      if (running) {
+        await running.catch(() => undefined)
+        if (knownListIds.get(key)) return id
+      }
+      // That search may have stopped before reaching the id (it looks for names): only a search of our own that
+      // pages until it sees the id, or runs out, can say the list is not there.
+      await this.searchLists({ ids: new Set([id]) })
       if (knownListIds.get(key)) return id
-    }
-    await pendingSearches.run(this.advertiserKey(), () => this.searchLists({ ids: new Set([id]) }))
-    if (knownListIds.get(key)) return id
-    throw this.listNotFound(id, origin)
+      throw this.listNotFound(id, origin)
+    })
   }
 
   /** Every contact list of the advertiser, by name: what an admin picks from when choosing a list. */
