@@ -2,7 +2,7 @@ import * as crypto from 'crypto'
 import { setFlagsFromString } from 'v8'
 import { runInNewContext } from 'vm'
 import { AudienceEvent, planAmendments } from '../src/destinations/criteo-audiences/plan'
-import { EMAIL_SHAPE, normalizeEmail, sha256Hex } from '../src/destinations/criteo-audiences/identifiers'
+import { emailForm, normalizeEmail, sha256Hex } from '../src/destinations/criteo-audiences/identifiers'
 import { emailOf } from './fixtures'
 
 export interface PreparationRow {
@@ -81,7 +81,7 @@ function prepareOnly(emails: readonly string[]): number {
   let last = ''
   for (const email of emails) {
     const normalized = normalizeEmail(email)
-    if (EMAIL_SHAPE.test(normalized)) last = sha256Hex(normalized)
+    if (emailForm(normalized) === 'address') last = sha256Hex(normalized)
   }
   return last.length
 }

@@ -1,6 +1,6 @@
 import { MAX_IDENTIFIERS_PER_AMENDMENT } from './limits'
 import {
-  EMAIL_SHAPE,
+  emailForm,
   GUM_CALLER_ID_MISSING,
   isSha256Hex,
   isUsableAudienceKey,
@@ -190,16 +190,18 @@ export function planAmendments(events: readonly AudienceEvent[], options: PlanOp
         const key = normalizeEmail(rawEmail)
         if (key !== '') {
           // A hash is sent as it is whether hashing is on or not: it joins the hashed group either way.
-          const hash = event.hash_emails !== false || (key.length === 64 && isSha256Hex(key))
-          const group = hash
-            ? (groups.email ??= new Group(groups.target, 'email'))
-            : (groups.emailPlain ??= new Group(groups.target, 'email'))
+          const hash = event.hash_emails !== false
+          const group =
+            hash || isSha256Hex(key)
+              ? (groups.email ??= new Group(groups.target, 'email'))
+              : (groups.emailPlain ??= new Group(groups.target, 'email'))
           let slot = group.slotOf.get(key)
           if (slot === undefined) {
-            if (key.length === 64 && isSha256Hex(key)) {
+            const form = emailForm(key)
+            if (form === 'hash') {
               slot = group.add(key, key)
               group.prehashed = true
-            } else if (EMAIL_SHAPE.test(key)) {
+            } else if (form === 'address') {
               slot = group.add(key, hash ? sha256Hex(key) : key)
               group.plain = true
             }
