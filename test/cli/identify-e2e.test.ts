@@ -1,15 +1,14 @@
 import { writeFileSync, mkdtempSync } from 'fs'
 import { tmpdir } from 'os'
 import { join } from 'path'
-import { PassThrough } from 'stream'
 import type { SegmentEvent } from '@segment/actions-core'
-import { startSandbox, Sandbox } from '../../src/sandbox'
-import { pointDestinationAt, SANDBOX_SETTINGS } from '../../src/cli/sandbox-target'
+import { SANDBOX_SETTINGS } from '../../src/cli/sandbox-target'
+import { sandboxPerTest } from '../sandbox-session'
+import { capturedStreams } from './streams'
 import { expectedMembership, generateSoakStream } from '../../src/cli/soak'
 import { generateEngageStream, engageEvent } from '../../src/cli/generate'
 import { cutBatches, runSync, SyncResult } from '../../src/cli/runner'
 import { runCli } from '../../src/cli/main'
-import { resetCriteoCaches } from '../../src/destinations/criteo-audiences/criteo/client'
 import { NO_IDENTIFIER, NOT_AN_EMAIL } from '../../src/destinations/criteo-audiences/identifiers'
 import { expectedAudiences, expectedTallies } from './expected'
 
@@ -26,27 +25,15 @@ function mixByUser(track: SegmentEvent[], identify: SegmentEvent[]): SegmentEven
   })
 }
 
-let sandbox: Sandbox
-let restoreTarget: () => void
-
-beforeEach(async () => {
-  resetCriteoCaches()
-  sandbox = await startSandbox()
-  restoreTarget = pointDestinationAt(sandbox.url)
-})
-
-afterEach(async () => {
-  await sandbox.close()
-  restoreTarget()
-})
+const session = sandboxPerTest()
 
 /** Every list holds exactly the users the stream leaves in it, there is no other list, and the report counts right. */
 function expectExactSync(events: SegmentEvent[], result: SyncResult) {
   const expected = expectedMembership(events)
-  const lists = sandbox.lists(settings.advertiser_id)
+  const lists = session.sandbox.lists(settings.advertiser_id)
   expect(lists.map((l) => l.name).sort()).toEqual([...expected.keys()].sort())
   for (const list of lists) {
-    expect(sandbox.members(list.id)).toEqual([...(expected.get(list.name) ?? [])].sort())
+    expect(session.sandbox.members(list.id)).toEqual([...(expected.get(list.name) ?? [])].sort())
   }
   expect(result.audiences).toEqual(expectedAudiences(events, lists))
   expect(result.errors).toEqual({})
@@ -71,7 +58,7 @@ describe('a whole sync of identify-mode events against the sandbox', () => {
     expect(cutBatches(events, 250).batches.every((b) => b.action === 'syncAudience')).toBe(true)
 
     // Steady state, as in track mode: one token, one search, one create per audience, then only amendments.
-    const counts = sandbox.requestCounts()
+    const counts = session.sandbox.requestCounts()
     expect([counts.token, counts.search, counts.create]).toEqual([1, 1, 3])
     expect(counts.amend).toBe(result.batches * 3)
   })
@@ -114,15 +101,7 @@ describe('a whole sync of identify-mode events against the sandbox', () => {
 })
 
 describe('npm start with identify-mode events', () => {
-  const io = () => {
-    const stdout = new PassThrough()
-    const stderr = Object.assign(new PassThrough(), { isTTY: false }) as unknown as NodeJS.WriteStream
-    let out = ''
-    let err = ''
-    stdout.on('data', (chunk) => (out += chunk))
-    ;(stderr as unknown as PassThrough).on('data', (chunk: Buffer) => (err += chunk))
-    return { stdout, stderr, out: () => out, err: () => err }
-  }
+  const io = capturedStreams
 
   it('--identify generates identify-mode events, syncs them and counts entries and exits; exit code 0', async () => {
     const streams = io()

@@ -1,24 +1,15 @@
-import { startSandbox, Sandbox } from '../../src/sandbox'
 import { generateEngageStream } from '../../src/cli/generate'
 import { runSync } from '../../src/cli/runner'
 import { expectedMembership } from '../../src/cli/soak'
-import { pointDestinationAt, SANDBOX_SETTINGS as settings } from '../../src/cli/sandbox-target'
-import { resetCriteoCaches } from '../../src/destinations/criteo-audiences/criteo/client'
+import { SANDBOX_SETTINGS as settings } from '../../src/cli/sandbox-target'
+import { sandboxPerTest } from '../sandbox-session'
 
-let sandbox: Sandbox | undefined
-let restoreTarget = () => {}
-
-afterEach(async () => {
-  await sandbox?.close()
-  restoreTarget()
-})
+const session = sandboxPerTest()
 
 /** A sync of `events` against a sandbox allowing `limit` calls a minute, on a simulated clock. */
 async function pacedRun(limit: number, events = generateEngageStream({ entered: 900, exited: 0, seed: 5, audiences: ['a', 'b', 'c'] })) {
-  resetCriteoCaches()
   let clock = Date.UTC(2026, 10, 22, 10, 0, 0)
-  sandbox = await startSandbox({ rateLimitPerMinute: limit, now: () => clock })
-  restoreTarget = pointDestinationAt(sandbox.url)
+  await session.restart({ rateLimitPerMinute: limit, now: () => clock })
   const result = await runSync({
     events,
     settings,
@@ -30,7 +21,7 @@ async function pacedRun(limit: number, events = generateEngageStream({ entered: 
       clock += ms
     }
   })
-  return { result, events, sandbox }
+  return { result, events, sandbox: session.sandbox }
 }
 
 describe("pacing by Criteo's rate-limit headers", () => {

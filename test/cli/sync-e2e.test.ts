@@ -1,31 +1,18 @@
 import { writeFileSync, mkdtempSync } from 'fs'
 import { tmpdir } from 'os'
 import { join } from 'path'
-import { PassThrough } from 'stream'
-import { startSandbox, Sandbox } from '../../src/sandbox'
-import { pointDestinationAt, SANDBOX_SETTINGS } from '../../src/cli/sandbox-target'
+import { SANDBOX_SETTINGS } from '../../src/cli/sandbox-target'
+import { sandboxPerTest } from '../sandbox-session'
+import { capturedStreams } from './streams'
 import { expectedMembership } from '../../src/cli/soak'
 import { generateEngageStream, engageEvent } from '../../src/cli/generate'
 import { runSync } from '../../src/cli/runner'
 import { runCli } from '../../src/cli/main'
-import { resetCriteoCaches } from '../../src/destinations/criteo-audiences/criteo/client'
 import { expectedAudiences, expectedTallies } from './expected'
 
 const settings = SANDBOX_SETTINGS
 
-let sandbox: Sandbox
-let restoreTarget: () => void
-
-beforeEach(async () => {
-  resetCriteoCaches()
-  sandbox = await startSandbox()
-  restoreTarget = pointDestinationAt(sandbox.url)
-})
-
-afterEach(async () => {
-  await sandbox.close()
-  restoreTarget()
-})
+const session = sandboxPerTest()
 
 describe('a whole sync against the sandbox', () => {
   it('leaves each list with exactly the users who entered and did not exit, and counts every event', async () => {
@@ -33,10 +20,10 @@ describe('a whole sync against the sandbox', () => {
     const result = await runSync({ events, settings, batchSize: 250, concurrency: 4 })
 
     const expected = expectedMembership(events)
-    const lists = sandbox.lists(settings.advertiser_id)
+    const lists = session.sandbox.lists(settings.advertiser_id)
     expect(lists.map((l) => l.name).sort()).toEqual([...expected.keys()].sort())
     for (const list of lists) {
-      expect(sandbox.members(list.id)).toEqual([...(expected.get(list.name) ?? [])].sort())
+      expect(session.sandbox.members(list.id)).toEqual([...(expected.get(list.name) ?? [])].sort())
     }
 
     expect(result.audiences).toEqual(expectedAudiences(events, lists))
@@ -49,17 +36,14 @@ describe('a whole sync against the sandbox', () => {
     expect(result.errors).toEqual({})
 
     // Steady state: one token, one search, one create per audience, then only amendments.
-    const counts = sandbox.requestCounts()
+    const counts = session.sandbox.requestCounts()
     expect([counts.token, counts.search, counts.create]).toEqual([1, 1, 3])
     expect(counts.amend).toBe(result.batches * 3)
   })
 
   it('retries what the sandbox rate-limits, waiting for the window, and still loses nothing', async () => {
-    await sandbox.close()
-    restoreTarget()
     let clock = Date.UTC(2026, 10, 22, 10, 0, 0)
-    sandbox = await startSandbox({ rateLimitPerMinute: 5, now: () => clock })
-    restoreTarget = pointDestinationAt(sandbox.url)
+    await session.restart({ rateLimitPerMinute: 5, now: () => clock })
     const waits: number[] = []
     const clockAfterWaits: number[] = []
     const events = generateEngageStream({ entered: 600, exited: 100, seed: 3, audiences: ['a', 'b'] })
@@ -80,27 +64,19 @@ describe('a whole sync against the sandbox', () => {
 
     expect(result.audiences.map((a) => a.errored)).toEqual([0, 0])
     expect(result.retries).toBeGreaterThan(0)
-    expect(sandbox.requestCounts().rateLimited).toBeGreaterThan(0)
+    expect(session.sandbox.requestCounts().rateLimited).toBeGreaterThan(0)
     // The first wait ends exactly when the sandbox's window resets (minute boundaries), as x-ratelimit-reset says.
     expect(clockAfterWaits[0] % 60_000).toBe(0)
     expect(waits[0]).toBeGreaterThan(500)
     const expected = expectedMembership(events)
-    for (const list of sandbox.lists(settings.advertiser_id)) {
-      expect(sandbox.members(list.id)).toEqual([...(expected.get(list.name) ?? [])].sort())
+    for (const list of session.sandbox.lists(settings.advertiser_id)) {
+      expect(session.sandbox.members(list.id)).toEqual([...(expected.get(list.name) ?? [])].sort())
     }
   })
 })
 
 describe('npm start', () => {
-  const io = () => {
-    const stdout = new PassThrough()
-    const stderr = Object.assign(new PassThrough(), { isTTY: false }) as unknown as NodeJS.WriteStream
-    let out = ''
-    let err = ''
-    stdout.on('data', (chunk) => (out += chunk))
-    ;(stderr as unknown as PassThrough).on('data', (chunk: Buffer) => (err += chunk))
-    return { stdout, stderr, out: () => out, err: () => err }
-  }
+  const io = capturedStreams
 
   it('syncs a generated stream to the embedded sandbox and prints a JSON report; exit code 0', async () => {
     const streams = io()

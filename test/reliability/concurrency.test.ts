@@ -1,34 +1,21 @@
-import { startSandbox, Sandbox } from '../../src/sandbox'
-import { pointDestinationAt, SANDBOX_SETTINGS } from '../../src/cli/sandbox-target'
-import { resetCriteoCaches } from '../../src/destinations/criteo-audiences/criteo/client'
+import { SANDBOX_SETTINGS } from '../../src/cli/sandbox-target'
+import { sandboxPerTest } from '../sandbox-session'
 import { engageEvent } from '../../src/cli/generate'
 import { hash, runBatch } from '../helpers'
 
 const settings = SANDBOX_SETTINGS
 
-let sandbox: Sandbox
-let restoreTarget: () => void
-
-beforeEach(async () => {
-  resetCriteoCaches()
-  sandbox = await startSandbox()
-  restoreTarget = pointDestinationAt(sandbox.url)
-})
-
-afterEach(async () => {
-  await sandbox.close()
-  restoreTarget()
-})
+const session = sandboxPerTest()
 
 /** Creates lists straight through the sandbox's API, as if an admin had made them in Criteo before. */
 async function createExisting(names: string[]) {
-  const token = await fetch(`${sandbox.url}/oauth2/token`, {
+  const token = await fetch(`${session.sandbox.url}/oauth2/token`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({ grant_type: 'client_credentials', client_id: settings.client_id, client_secret: settings.client_secret })
   }).then((r) => r.json() as Promise<{ access_token: string }>)
   for (const name of names) {
-    const response = await fetch(`${sandbox.url}/2026-07/marketing-solutions/audience-segments/create`, {
+    const response = await fetch(`${session.sandbox.url}/2026-07/marketing-solutions/audience-segments/create`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token.access_token}`, 'content-type': 'application/json' },
       body: JSON.stringify({ data: [{ attributes: { advertiserId: settings.advertiser_id, name, description: name, contactList: {} } }] })
@@ -41,7 +28,7 @@ describe('twenty batches at once for ten audiences, half of them new', () => {
   it('creates each new list exactly once and loses no user', async () => {
     const audiences = Array.from({ length: 10 }, (_, i) => `audience_${i}`)
     await createExisting(audiences.slice(0, 5))
-    const countsBefore = sandbox.requestCounts()
+    const countsBefore = session.sandbox.requestCounts()
 
     const batches = Array.from({ length: 20 }, (_, b) =>
       Array.from({ length: 100 }, (_, i) => {
@@ -52,9 +39,9 @@ describe('twenty batches at once for ten audiences, half of them new', () => {
     const results = await Promise.all(batches.map((events) => runBatch(events, { settings })))
 
     expect(results.flat().filter((r) => r.status !== 200)).toEqual([])
-    const lists = sandbox.lists(settings.advertiser_id)
+    const lists = session.sandbox.lists(settings.advertiser_id)
     expect(lists.map((l) => l.name).sort()).toEqual(audiences)
-    const counts = sandbox.requestCounts()
+    const counts = session.sandbox.requestCounts()
     expect(counts.create - countsBefore.create).toBe(5)
     expect(counts.token - countsBefore.token).toBe(1)
     // One search serves every batch: the others wait for it instead of paging again.
@@ -65,7 +52,7 @@ describe('twenty batches at once for ten audiences, half of them new', () => {
         .filter((n) => n % 10 === index)
         .map((n) => hash(`user${n}@example.com`))
         .sort()
-      expect(sandbox.members(list.id)).toEqual(expected)
+      expect(session.sandbox.members(list.id)).toEqual(expected)
     }
   })
 })
