@@ -162,13 +162,9 @@ export class CriteoClient {
     let search: Promise<Map<string, string>> | undefined
     for (const name of missing) {
       const promise = pendingListIds.run(this.listKey(name), async () => {
-        // A search another batch started may well come across this list too: wait for it rather than start a second.
-        const running = pendingSearches.get(this.advertiserKey())
-        if (running && running !== search) {
-          await running.catch(() => undefined)
-          const seen = listIds.get(this.listKey(name))
-          if (seen) return seen
-        }
+        await this.searchOthersStarted(search)
+        const seen = listIds.get(this.listKey(name))
+        if (seen) return seen
         search ??= pendingSearches.run(this.advertiserKey(), () => this.searchLists({ names: new Set(missing) }))
         const id = (await search).get(name) ?? (await this.createList(name))
         listIds.set(this.listKey(name), id, AUDIENCE_CACHE_TTL_MS)
@@ -207,18 +203,23 @@ export class CriteoClient {
     if (knownListIds.get(key)) return id
     // Concurrent batches for the same id share one check.
     return pendingListIds.run(key, async () => {
-      // A search another batch started may come across this list: wait for it rather than start a second.
-      const running = pendingSearches.get(this.advertiserKey())
-      if (running) {
-        await running.catch(() => undefined)
-        if (knownListIds.get(key)) return id
-      }
+      await this.searchOthersStarted()
+      if (knownListIds.get(key)) return id
       // That search may have stopped before reaching the id (it looks for names): only a search of our own that
       // pages until it sees the id, or runs out, can say the list is not there.
       await this.searchLists({ ids: new Set([id]) })
       if (knownListIds.get(key)) return id
       throw this.listNotFound(id, origin)
     })
+  }
+
+  /**
+   * Waits for a search of this advertiser's lists that another batch started (not `ours`), if one is running: it
+   * caches every list it sees, so the list wanted may be known afterwards without a search of our own.
+   */
+  private async searchOthersStarted(ours?: Promise<unknown>): Promise<void> {
+    const running = pendingSearches.get(this.advertiserKey())
+    if (running && running !== ours) await running.catch(() => undefined)
   }
 
   /** Every contact list of the advertiser, by name: what an admin picks from when choosing a list. */
