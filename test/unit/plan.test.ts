@@ -160,6 +160,27 @@ describe('operations', () => {
     ])
   })
 
+  it('keeps every identifier, its last operation and its events exact in a list of hundreds, cut into chunks', () => {
+    // 300 users enter; then the first 150 of them exit, each from a second event in another case: the last word wins.
+    const users = Array.from({ length: 300 }, (_, i) => `user${i}@example.com`)
+    const events = [
+      ...users.map((email) => ({ audience_key: 'a', email })),
+      ...users.slice(0, 150).map((email) => ({ audience_key: 'a', email: email.toUpperCase() }))
+    ]
+    const operations = [...users.map(() => 'add' as const), ...users.slice(0, 150).map(() => 'remove' as const)]
+    const plan = planAmendments(events, { operations, maxPerChunk: 100 })
+    const range = (from: number, to: number) => Array.from({ length: to - from }, (_, k) => from + k)
+    const hashes = (from: number, to: number) => range(from, to).map((i) => h(users[i]))
+    expect(plan.rejected).toEqual([])
+    expect(plan.chunks).toEqual([
+      emails('a', hashes(150, 250), range(150, 250), range(0, 100)),
+      emails('a', hashes(250, 300), range(250, 300), range(0, 50)),
+      // Each exited user's two events point at the one identifier they share.
+      emails('a', hashes(0, 100), [...range(0, 100), ...range(300, 400)], [...range(0, 100), ...range(0, 100)], 'remove'),
+      emails('a', hashes(100, 150), [...range(100, 150), ...range(400, 450)], [...range(0, 50), ...range(0, 50)], 'remove')
+    ])
+  })
+
   it('refuses an event that says nothing when the action has no operation of its own', () => {
     expect(planAmendments([{ audience_key: 'a', email: 'x@example.com' }], { operations: [undefined] })).toEqual({
       rejected: [{ index: 0, reason: UNKNOWN_MEMBERSHIP, kind: 'membership' }],

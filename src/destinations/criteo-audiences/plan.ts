@@ -86,14 +86,46 @@ export const NO_CONSENT =
 export const UNKNOWN_MEMBERSHIP =
   'Not synced: this event does not say whether the user entered or exited the audience (no true or false under the audience key in its properties or traits).'
 
+/**
+ * A list of integers that grows by doubling: 4 bytes an element where a number array grown by push costs about 30 in
+ * memory allocated, which at 200,000 events decides the batch's peak memory (BENCHMARKS.md, large batches).
+ */
+class IntList {
+  private data = new Int32Array(64)
+  length = 0
+
+  push(value: number): void {
+    if (this.length === this.data.length) {
+      const grown = new Int32Array(this.data.length * 2)
+      grown.set(this.data)
+      this.data = grown
+    }
+    this.data[this.length++] = value
+  }
+
+  at(index: number): number {
+    return this.data[index]
+  }
+
+  set(index: number, value: number): void {
+    this.data[index] = value
+  }
+}
+
+const ADD = 0
+const REMOVE = 1
+const OPERATION_CODE = { add: ADD, remove: REMOVE } as const
+
 /** The identifiers of one type for one list: each kept once, with the operation of the last event that carried it. */
 class Group {
   readonly slotOf = new Map<string, number>()
   readonly values: string[] = []
-  readonly ops: Operation[] = []
-  readonly lastEvent: number[] = []
-  readonly events: number[] = []
-  readonly slots: number[] = []
+  /** By slot: the operation (ADD or REMOVE) of the last event that carried the identifier, and that event. */
+  readonly ops = new IntList()
+  readonly lastEvent = new IntList()
+  /** By carrying: the event, and the slot of the identifier it carries, in batch order. */
+  readonly events = new IntList()
+  readonly slots = new IntList()
   /** Email only: whether already-hashed values and hashed plain emails met here, which may then coincide. */
   prehashed = false
   plain = false
@@ -102,8 +134,8 @@ class Group {
 
   /** Records that event `index` carries the identifier whose slot is `slot`. */
   own(slot: number, index: number, operation: Operation): void {
-    this.ops[slot] = operation
-    this.lastEvent[slot] = index
+    this.ops.set(slot, OPERATION_CODE[operation])
+    this.lastEvent.set(slot, index)
     this.events.push(index)
     this.slots.push(slot)
   }
@@ -111,6 +143,8 @@ class Group {
   add(key: string, value: string): number {
     const slot = this.values.length
     this.values.push(value)
+    this.ops.push(ADD)
+    this.lastEvent.push(-1)
     this.slotOf.set(key, slot)
     return slot
   }
@@ -307,21 +341,17 @@ function addOptional(
 /** Cuts a group into chunks of at most `max` identifiers, one run per operation, and hands each event its place. */
 function chunkGroup(group: Group, max: number, chunks: AmendmentChunk[]): void {
   const canonical = group.prehashed && group.plain ? mergeSameValues(group) : undefined
-  const chunkOf = new Int32Array(group.values.length).fill(-1)
-  const positionOf = new Int32Array(group.values.length)
+  const slotCount = group.values.length
+  const chunkOf = new Int32Array(slotCount).fill(-1)
+  const positionOf = new Int32Array(slotCount)
+  const first = chunks.length
   for (const operation of ['add', 'remove'] as const) {
+    const code = OPERATION_CODE[operation]
     let current: AmendmentChunk | undefined
-    for (let slot = 0; slot < group.values.length; slot++) {
-      if (group.ops[slot] !== operation || (canonical && canonical[slot] !== slot)) continue
+    for (let slot = 0; slot < slotCount; slot++) {
+      if (group.ops.at(slot) !== code || (canonical && canonical[slot] !== slot)) continue
       if (!current || current.identifiers.length === max) {
-        current = {
-          target: group.target,
-          operation,
-          identifierType: group.type,
-          identifiers: [],
-          events: [],
-          positions: []
-        }
+        current = { target: group.target, operation, identifierType: group.type, identifiers: [], events: [], positions: [] }
         chunks.push(current)
       }
       chunkOf[slot] = chunks.length - 1
@@ -329,11 +359,21 @@ function chunkGroup(group: Group, max: number, chunks: AmendmentChunk[]): void {
       current.identifiers.push(group.values[slot])
     }
   }
+  // Each chunk's events are counted first, so their two arrays are allocated once at their size instead of grown.
+  const carried = new Int32Array(chunks.length - first)
+  const slotAt = (k: number) => (canonical ? canonical[group.slots.at(k)] : group.slots.at(k))
+  for (let k = 0; k < group.events.length; k++) carried[chunkOf[slotAt(k)] - first]++
+  for (let c = first; c < chunks.length; c++) {
+    chunks[c].events = new Array<number>(carried[c - first])
+    chunks[c].positions = new Array<number>(carried[c - first])
+  }
+  const filled = new Int32Array(chunks.length - first)
   for (let k = 0; k < group.events.length; k++) {
-    const slot = canonical ? canonical[group.slots[k]] : group.slots[k]
-    const chunk = chunks[chunkOf[slot]]
-    chunk.events.push(group.events[k])
-    chunk.positions.push(positionOf[slot])
+    const slot = slotAt(k)
+    const c = chunkOf[slot]
+    const at = filled[c - first]++
+    chunks[c].events[at] = group.events.at(k)
+    chunks[c].positions[at] = positionOf[slot]
   }
 }
 
@@ -352,9 +392,9 @@ function mergeSameValues(group: Group): Int32Array {
       return
     }
     canonical[slot] = first
-    if (group.lastEvent[slot] > group.lastEvent[first]) {
-      group.ops[first] = group.ops[slot]
-      group.lastEvent[first] = group.lastEvent[slot]
+    if (group.lastEvent.at(slot) > group.lastEvent.at(first)) {
+      group.ops.set(first, group.ops.at(slot))
+      group.lastEvent.set(first, group.lastEvent.at(slot))
     }
   })
   return canonical
