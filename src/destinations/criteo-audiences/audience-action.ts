@@ -21,11 +21,13 @@ export function audienceAction(
     fields: audienceFields,
     dynamicFields: { list_id: listIdChoices },
     perform: async (request, { settings, payload, audienceMembership }) => {
-      const [outcome] = await syncEvents(request, settings, [payload], {
-        defaultOperation: operation,
-        membership: [audienceMembership],
-        gumCallerId: gumCallerIdOf(settings.gum_caller_id)
-      })
+      const outcome = (
+        await syncEvents(request, settings, [payload], {
+          defaultOperation: operation,
+          membership: [audienceMembership],
+          gumCallerId: gumCallerIdOf(settings.gum_caller_id)
+        })
+      ).outcome(0)
       if (!outcome.ok) throw outcome.error
       return outcome.body
     },

@@ -52,9 +52,8 @@ export async function syncEvents(
   settings: CriteoCredentials,
   events: readonly AudienceEvent[],
   options: SyncOptions
-): Promise<Outcome[]> {
+): Promise<BatchOutcomes> {
   assertAdvertiserId(settings.advertiser_id)
-  const results = events.map(() => new EventResult())
   const operations = options.membership?.map((member) =>
     member === true ? 'add' : member === false ? 'remove' : undefined
   )
@@ -63,7 +62,8 @@ export async function syncEvents(
     defaultOperation: options.defaultOperation,
     gumCallerId: options.gumCallerId
   })
-  for (const { index, reason, kind } of rejected) results[index].fail(rejectionError(reason, kind))
+  const results = new BatchOutcomes(events.length)
+  for (const { index, reason, kind } of rejected) results.fail(index, rejectionError(reason, kind))
 
   if (chunks.length > 0) {
     const client = new CriteoClient(request, settings)
@@ -73,7 +73,7 @@ export async function syncEvents(
       sendChunk(client, chunk, listIds.get(targetKey(chunk.target)) as Promise<string>, options.gumCallerId, results)
     )
   }
-  return results.map((result) => result.outcome())
+  return results
 }
 
 function rejectionError(reason: string, kind: Rejection['kind']): Error {
@@ -82,40 +82,55 @@ function rejectionError(reason: string, kind: Rejection['kind']): Error {
   return new PayloadValidationError(reason)
 }
 
-/** One event's parts as they come in: what was sent, the list that took it, and the error that matters most. */
-class EventResult {
-  private sent: SentIdentifiers | undefined
-  private error: Error | undefined
-  private body: { contactListId: string; operation: Operation } | undefined
+/**
+ * Each event's parts as they come in: what was sent, the list that took it, and the error that matters most. Kept in
+ * three arrays rather than an object per event, and turned into an `Outcome` one event at a time: at 200,000 events
+ * an object per event, or every outcome at once, is memory the batch's peak pays for (BENCHMARKS.md, large batches).
+ */
+export class BatchOutcomes {
+  private readonly sent: (SentIdentifiers | undefined)[]
+  private readonly errors: (Error | undefined)[]
+  private readonly bodies: ({ contactListId: string; operation: Operation } | undefined)[]
 
-  record(chunk: AmendmentChunk, identifier: string): void {
-    this.sent ??= chunk.target.kind === 'name' ? { audience_key: chunk.target.name } : { list_id: chunk.target.id }
-    this.sent[chunk.identifierType] = identifier
+  constructor(readonly length: number) {
+    this.sent = new Array(length).fill(undefined)
+    this.errors = new Array(length).fill(undefined)
+    this.bodies = new Array(length).fill(undefined)
   }
 
-  succeed(body: { contactListId: string; operation: Operation }): void {
-    this.body ??= body
+  record(index: number, chunk: AmendmentChunk, identifier: string): void {
+    const sent = (this.sent[index] ??=
+      chunk.target.kind === 'name' ? { audience_key: chunk.target.name } : { list_id: chunk.target.id })
+    sent[chunk.identifierType] = identifier
+  }
+
+  succeed(index: number, body: { contactListId: string; operation: Operation }): void {
+    this.bodies[index] ??= body
   }
 
   /** A retryable error outranks a permanent one: retrying resends the parts that went through, which is harmless. */
-  fail(error: Error): void {
-    if (this.error === undefined || (isRetryable(error) && !isRetryable(this.error))) this.error = error
+  fail(index: number, error: Error): void {
+    const current = this.errors[index]
+    if (current === undefined || (isRetryable(error) && !isRetryable(current))) this.errors[index] = error
   }
 
-  outcome(): Outcome {
-    if (this.error instanceof PayloadValidationError && this.body !== undefined && this.sent !== undefined) {
+  outcome(index: number): Outcome {
+    const sent = this.sent[index]
+    const error = this.errors[index]
+    const body = this.bodies[index]
+    if (error instanceof PayloadValidationError && body !== undefined && sent !== undefined) {
       // Part of the event went through: say which, so nobody re-sends it by hand or believes it lost.
-      const synced = IDENTIFIER_TYPES.filter((type) => this.sent?.[type] !== undefined).join(', ')
+      const synced = IDENTIFIER_TYPES.filter((type) => sent[type] !== undefined).join(', ')
       return {
         ok: false,
-        error: new PayloadValidationError(`${this.error.message} The event's other identifiers (${synced}) were synced.`),
-        sent: this.sent
+        error: new PayloadValidationError(`${error.message} The event's other identifiers (${synced}) were synced.`),
+        sent
       }
     }
-    if (this.error !== undefined || this.body === undefined) {
-      return { ok: false, error: this.error ?? new Error('This event was planned but never sent: a bug.'), sent: this.sent }
+    if (error !== undefined || body === undefined) {
+      return { ok: false, error: error ?? new Error('This event was planned but never sent: a bug.'), sent }
     }
-    return { ok: true, sent: this.sent ?? {}, body: this.body }
+    return { ok: true, sent: sent ?? {}, body }
   }
 }
 
@@ -128,20 +143,19 @@ async function sendChunk(
   chunk: AmendmentChunk,
   listId: Promise<string>,
   gumCallerId: number | undefined,
-  results: EventResult[]
+  results: BatchOutcomes
 ) {
-  for (let k = 0; k < chunk.events.length; k++) results[chunk.events[k]].record(chunk, chunk.identifiers[chunk.positions[k]])
+  for (let k = 0; k < chunk.events.length; k++) results.record(chunk.events[k], chunk, chunk.identifiers[chunk.positions[k]])
   try {
     const result = await client.amend(chunk.target, chunk.operation, chunk.identifierType, chunk.identifiers, listId, gumCallerId)
     const body = { contactListId: result.contactListId, operation: chunk.operation }
     const invalid = result.sampleInvalidIdentifiers.length > 0 ? new Set(result.sampleInvalidIdentifiers) : undefined
     for (let k = 0; k < chunk.events.length; k++) {
-      const event = results[chunk.events[k]]
-      if (invalid?.has(chunk.identifiers[chunk.positions[k]])) event.fail(new PayloadValidationError(INVALID_IN_CRITEO))
-      else event.succeed(body)
+      if (invalid?.has(chunk.identifiers[chunk.positions[k]])) results.fail(chunk.events[k], new PayloadValidationError(INVALID_IN_CRITEO))
+      else results.succeed(chunk.events[k], body)
     }
   } catch (error) {
-    for (const index of chunk.events) results[index].fail(error as Error)
+    for (const index of chunk.events) results.fail(index, error as Error)
   }
 }
 
@@ -154,13 +168,14 @@ async function forEachConcurrently<T>(items: readonly T[], limit: number, work: 
 }
 
 /** Segment's view of the outcomes: one entry per event of the batch. */
-export function toMultiStatus(outcomes: readonly Outcome[]): MultiStatusResponse {
+export function toMultiStatus(outcomes: BatchOutcomes): MultiStatusResponse {
   const msr = new MultiStatusResponse()
-  outcomes.forEach((outcome, index) => {
+  for (let index = 0; index < outcomes.length; index++) {
+    const outcome = outcomes.outcome(index)
     if (outcome.ok) {
       // Each event's `sent` is its own object; `body` is shared by the events of one amendment and never changed.
       msr.setSuccessResponseAtIndex(index, { status: 200, sent: outcome.sent, body: outcome.body })
-      return
+      continue
     }
     const { status, errortype } = statusOf(outcome.error)
     const resetAt = outcome.error instanceof RateLimitedError ? outcome.error.resetAt : undefined
@@ -172,7 +187,7 @@ export function toMultiStatus(outcomes: readonly Outcome[]): MultiStatusResponse
       // Lets a caller retrying the event wait for exactly the end of Criteo's rate-limit window.
       ...(resetAt ? { body: { ratelimit_reset: resetAt } } : {})
     })
-  })
+  }
   return msr
 }
 
