@@ -186,7 +186,7 @@ export function checkTargets(results: BenchResults): TargetCheck[] {
   const largest = large[large.length - 1]
   if (largest) {
     checks.push({
-      measure: `4. peak RSS, one batch of ${count(largest.events)}`,
+      measure: `4. peak RSS, one batch of ${count(largest.events)}${largest.runs > 1 ? `, highest of ${largest.runs} runs` : ''}`,
       figure: mb(largest.peakRss),
       target: '< 512 MB at 200,000',
       met: largest.events > 200_000 ? undefined : largest.peakRss < 512 * 2 ** 20
@@ -342,16 +342,33 @@ export function formatResults(results: BenchResults): string {
     `Its costliest functions: ${cpu.profile.topProjectFunctions.map((f) => `${f.name} ${ms(f.ms)}`).join(', ')}.`
   )
 
-  out.push('', '4. One large batch through Destination.onBatch, each size in a fresh process')
+  const runs = results.largeBatches[0]?.runs ?? 1
+  out.push(
+    '',
+    runs > 1
+      ? `4. One large batch through Destination.onBatch, each size in ${runs} fresh processes: the run with the highest peak RSS, the fastest time`
+      : '4. One large batch through Destination.onBatch, each size in a fresh process'
+  )
   out.push(
     table(
-      ['events', 'time', 'RSS at start', 'RSS with events', 'peak RSS', 'per added event', 'amendments', 'not synced'],
+      [
+        'events',
+        'time',
+        'RSS at start',
+        'RSS with events',
+        'peak RSS',
+        ...(runs > 1 ? ['lowest peak'] : []),
+        'per added event',
+        'amendments',
+        'not synced'
+      ],
       results.largeBatches.map((row, i) => [
         count(row.events),
         ms(row.ms),
         mb(row.baselineRss),
         mb(row.withEventsRss),
         mb(row.peakRss),
+        ...(runs > 1 ? [mb(row.lowestPeakRss)] : []),
         `${fixed(marginalRss(results.largeBatches)[i] / 1024, 2)} KB`,
         String(row.amendments),
         count(row.eventsNotOk)

@@ -1,4 +1,5 @@
 import { BenchConfig, QUICK, runBenchmarks } from '../../bench/main'
+import { combineRuns } from '../../bench/large-batch'
 import { checkTargets, failures, formatResults } from '../../bench/report'
 import type { BenchResults } from '../../bench/report'
 
@@ -13,7 +14,7 @@ const TINY: BenchConfig = {
   steadyState: { batches: 4, batchSize: 50 },
   cpu: { batches: 3, batchSize: 50, rounds: 1 },
   // The smallest batch that needs two amendments.
-  largeBatches: { sizes: [50_001] },
+  largeBatches: { sizes: [50_001], runs: 1 },
   sync: { ...QUICK.sync, users: 1_000, batchSize: 50 }
 }
 
@@ -85,5 +86,36 @@ describe('the benchmarks, on tiny inputs', () => {
     )
     expect(structural.filter((check) => check.met !== true)).toEqual([])
     expect(formatResults(results)).toContain('Targets')
+  })
+})
+
+describe('a large batch run in several processes', () => {
+  const run = (peakMb: number, ms: number, amendments = 4) => ({
+    ms,
+    baselineRss: 150 * 2 ** 20,
+    withEventsRss: (200 + peakMb / 100) * 2 ** 20,
+    peakRss: peakMb * 2 ** 20,
+    results: 200_000,
+    eventsNotOk: peakMb === 480 ? 1 : 0,
+    amendments
+  })
+
+  it('reports the run with the highest peak RSS, the lowest peak beside it, the fastest time and every failure', () => {
+    const row = combineRuns(200_000, [run(470, 3_400), run(505, 3_900), run(480, 3_100)])
+    expect(row).toEqual({
+      events: 200_000,
+      runs: 3,
+      ms: 3_100,
+      baselineRss: 150 * 2 ** 20,
+      withEventsRss: 205.05 * 2 ** 20,
+      peakRss: 505 * 2 ** 20,
+      lowestPeakRss: 470 * 2 ** 20,
+      amendments: 4,
+      results: 200_000,
+      eventsNotOk: 1
+    })
+    expect(formatResults({ ...results, largeBatches: [row] })).toContain(
+      '4. peak RSS, one batch of 200,000, highest of 3 runs'
+    )
   })
 })
