@@ -1,6 +1,7 @@
 import { execFileSync } from 'child_process'
 import type { SegmentEvent } from '@segment/actions-core'
-import { cutBatches, isRetryable, presetFor, routeOf } from '../../src/cli/runner'
+import { transform } from '@segment/actions-core'
+import { audienceKeysOf, cutBatches, isRetryable, presetFor, routeOf } from '../../src/cli/runner'
 import { engageEvent, generateEngageStream } from '../../src/cli/generate'
 
 const enter = (n: number) => engageEvent(`u${n}`, 'a', true, `u${n}@example.com`, n)
@@ -113,6 +114,28 @@ describe('generateEngageStream in identify mode', () => {
       })
     })
     expect(identify.some((e) => (e.traits as Record<string, unknown>)?.email === undefined)).toBe(true)
+  })
+})
+
+describe('audienceKeysOf', () => {
+  it('reads each event\'s audience key as the whole preset mapping does, in order, in one pass over the batch', () => {
+    const personas = { computation_class: 'audience', computation_key: 'from_personas' }
+    const events = [
+      enter(1),
+      engageEvent('u2', 'b', true, 'u2@example.com', 2, 'identify'),
+      // A blank audience key falls back to the computation key, as in the mapping.
+      { type: 'track', event: 'Audience Entered', properties: { audience_key: '' }, context: { personas } },
+      { type: 'track', event: 'Audience Entered', properties: {} },
+      exit(3)
+    ] as SegmentEvent[]
+    for (const action of ['addUserToAudience', 'removeUserFromAudience', 'syncAudience'] as const) {
+      const { mapping } = presetFor(action)
+      const keys = audienceKeysOf(mapping, events)
+      expect(keys).toEqual(['a', 'b', 'from_personas', '(no audience key)', 'a'])
+      // The same as applying the whole mapping to each event on its own.
+      const oneByOne = events.map((event) => (transform(mapping as never, event as never) as { audience_key?: string }).audience_key)
+      expect(keys).toEqual(oneByOne.map((key) => key ?? '(no audience key)'))
+    }
   })
 })
 
