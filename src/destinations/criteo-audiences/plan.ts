@@ -2,7 +2,6 @@ import { MAX_IDENTIFIERS_PER_AMENDMENT } from './limits'
 import {
   emailForm,
   GUM_CALLER_ID_MISSING,
-  isSha256Hex,
   isUsableAudienceKey,
   MISSING_AUDIENCE_KEY,
   NO_IDENTIFIER,
@@ -120,32 +119,27 @@ const OPERATION_CODE = { add: ADD, remove: REMOVE } as const
 class Group {
   readonly slotOf = new Map<string, number>()
   readonly values: string[] = []
-  /** By slot: the operation (ADD or REMOVE) of the last event that carried the identifier, and that event. */
+  /** By slot: the operation (ADD or REMOVE) of the last event that carried the identifier. */
   readonly ops = new IntList()
-  readonly lastEvent = new IntList()
   /** By carrying: the event, and the slot of the identifier it carries, in batch order. */
   readonly events = new IntList()
   readonly slots = new IntList()
-  /** Email only: whether already-hashed values and hashed plain emails met here, which may then coincide. */
-  prehashed = false
-  plain = false
 
   constructor(readonly target: ListTarget, readonly type: IdentifierType) {}
 
   /** Records that event `index` carries the identifier whose slot is `slot`. */
   own(slot: number, index: number, operation: Operation): void {
     this.ops.set(slot, OPERATION_CODE[operation])
-    this.lastEvent.set(slot, index)
     this.events.push(index)
     this.slots.push(slot)
   }
 
-  add(key: string, value: string): number {
+  /** A slot for an identifier not seen before. */
+  add(value: string): number {
     const slot = this.values.length
     this.values.push(value)
     this.ops.push(ADD)
-    this.lastEvent.push(-1)
-    this.slotOf.set(key, slot)
+    this.slotOf.set(value, slot)
     return slot
   }
 }
@@ -166,9 +160,9 @@ interface TargetGroups {
  * list even when several events carry them (with the operation of the last of those events), and cut into chunks
  * Criteo accepts.
  *
- * Built for speed, since it sees every identifier: emails are de-duplicated on their normalized text before hashing,
- * so a repeated email is hashed once and the map keys are the short normalized strings, and the events of each
- * identifier are kept in two flat arrays rather than an array per identifier.
+ * Built for speed and memory, since it sees every identifier: identifiers are de-duplicated on the value sent, so an
+ * email and its hash in one batch are one identifier with nothing to merge afterwards; the events of each identifier
+ * are kept in two flat integer lists rather than an array per identifier (BENCHMARKS.md, 1 and 4).
  */
 export function planAmendments(events: readonly AudienceEvent[], options: PlanOptions = {}): BatchPlan {
   const maxPerChunk = options.maxPerChunk ?? MAX_IDENTIFIERS_PER_AMENDMENT
@@ -221,30 +215,22 @@ export function planAmendments(events: readonly AudienceEvent[], options: PlanOp
         reject(index, NOT_AN_EMAIL)
         problems++
       } else {
-        const key = normalizeEmail(rawEmail)
-        if (key !== '') {
-          // A hash is sent as it is whether hashing is on or not: it joins the hashed group either way.
-          const hash = event.hash_emails !== false
-          const group =
-            hash || isSha256Hex(key)
-              ? (groups.email ??= new Group(groups.target, 'email'))
-              : (groups.emailPlain ??= new Group(groups.target, 'email'))
-          let slot = group.slotOf.get(key)
-          if (slot === undefined) {
-            const form = emailForm(key)
-            if (form === 'hash') {
-              slot = group.add(key, key)
-              group.prehashed = true
-            } else if (form === 'address') {
-              slot = group.add(key, hash ? sha256Hex(key) : key)
-              group.plain = true
-            }
-          }
-          if (slot === undefined) {
+        const normalized = normalizeEmail(rawEmail)
+        if (normalized !== '') {
+          const form = emailForm(normalized)
+          if (form === undefined) {
             reject(index, NOT_AN_EMAIL)
             problems++
           } else {
-            group.own(slot, index, operation)
+            // A hash is sent as it is whether hashing is on or not: it joins the hashed group either way, where an
+            // email and its hash, both in one batch, meet as one identifier.
+            const hash = event.hash_emails !== false
+            const value = form === 'address' && hash ? sha256Hex(normalized) : normalized
+            const group =
+              hash || form === 'hash'
+                ? (groups.email ??= new Group(groups.target, 'email'))
+                : (groups.emailPlain ??= new Group(groups.target, 'email'))
+            group.own(group.slotOf.get(value) ?? group.add(value), index, operation)
             sent++
           }
         }
@@ -333,23 +319,22 @@ function addOptional(
   if (prepared.ok === 'absent') return 'absent'
   if (prepared.ok === false) return prepared.reason
   const group = (groups[type] ??= new Group(groups.target, type))
-  const slot = group.slotOf.get(prepared.value) ?? group.add(prepared.value, prepared.value)
+  const slot = group.slotOf.get(prepared.value) ?? group.add(prepared.value)
   group.own(slot, index, operation)
   return 'sent'
 }
 
 /** Cuts a group into chunks of at most `max` identifiers, one run per operation, and hands each event its place. */
 function chunkGroup(group: Group, max: number, chunks: AmendmentChunk[]): void {
-  const canonical = group.prehashed && group.plain ? mergeSameValues(group) : undefined
   const slotCount = group.values.length
-  const chunkOf = new Int32Array(slotCount).fill(-1)
+  const chunkOf = new Int32Array(slotCount)
   const positionOf = new Int32Array(slotCount)
   const first = chunks.length
   for (const operation of ['add', 'remove'] as const) {
     const code = OPERATION_CODE[operation]
     let current: AmendmentChunk | undefined
     for (let slot = 0; slot < slotCount; slot++) {
-      if (group.ops.at(slot) !== code || (canonical && canonical[slot] !== slot)) continue
+      if (group.ops.at(slot) !== code) continue
       if (!current || current.identifiers.length === max) {
         current = { target: group.target, operation, identifierType: group.type, identifiers: [], events: [], positions: [] }
         chunks.push(current)
@@ -361,43 +346,19 @@ function chunkGroup(group: Group, max: number, chunks: AmendmentChunk[]): void {
   }
   // Each chunk's events are counted first, so their two arrays are allocated once at their size instead of grown.
   const carried = new Int32Array(chunks.length - first)
-  const slotAt = (k: number) => (canonical ? canonical[group.slots.at(k)] : group.slots.at(k))
-  for (let k = 0; k < group.events.length; k++) carried[chunkOf[slotAt(k)] - first]++
+  for (let k = 0; k < group.events.length; k++) carried[chunkOf[group.slots.at(k)] - first]++
   for (let c = first; c < chunks.length; c++) {
     chunks[c].events = new Array<number>(carried[c - first])
     chunks[c].positions = new Array<number>(carried[c - first])
   }
   const filled = new Int32Array(chunks.length - first)
   for (let k = 0; k < group.events.length; k++) {
-    const slot = slotAt(k)
+    const slot = group.slots.at(k)
     const c = chunkOf[slot]
     const at = filled[c - first]++
     chunks[c].events[at] = group.events.at(k)
     chunks[c].positions[at] = positionOf[slot]
   }
-}
-
-/**
- * When a batch holds both an email and its SHA-256 hash, both end up as the same hash: maps each slot to the first
- * slot of its value, which takes the operation of whichever of their events came last.
- */
-function mergeSameValues(group: Group): Int32Array {
-  const canonical = new Int32Array(group.values.length)
-  const firstOf = new Map<string, number>()
-  group.values.forEach((value, slot) => {
-    const first = firstOf.get(value)
-    if (first === undefined) {
-      firstOf.set(value, slot)
-      canonical[slot] = slot
-      return
-    }
-    canonical[slot] = first
-    if (group.lastEvent.at(slot) > group.lastEvent.at(first)) {
-      group.ops.set(first, group.ops.at(slot))
-      group.lastEvent.set(first, group.lastEvent.at(slot))
-    }
-  })
-  return canonical
 }
 
 /** The body of `PATCH /{version}/marketing-solutions/audience-segments/{id}/contact-list`. */
