@@ -99,9 +99,12 @@ export class BatchOutcomes {
   }
 
   record(index: number, chunk: AmendmentChunk, identifier: string): void {
-    const sent = (this.sent[index] ??=
-      chunk.target.kind === 'name' ? { audience_key: chunk.target.name } : { list_id: chunk.target.id })
-    sent[chunk.identifierType] = identifier
+    const sent = this.sent[index]
+    const type = chunk.identifierType
+    if (sent !== undefined) sent[type] = identifier
+    // Built whole, not filled in afterwards: a property added later costs the object a second allocation.
+    else if (chunk.target.kind === 'name') this.sent[index] = { audience_key: chunk.target.name, [type]: identifier }
+    else this.sent[index] = { list_id: chunk.target.id, [type]: identifier }
   }
 
   succeed(index: number, body: { contactListId: string; operation: Operation }): void {
