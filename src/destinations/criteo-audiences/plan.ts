@@ -1,19 +1,18 @@
 import { MAX_IDENTIFIERS_PER_AMENDMENT } from './limits'
 import {
-  emailForm,
   GUM_CALLER_ID_MISSING,
+  isSha256Hex,
   isUsableAudienceKey,
   MISSING_AUDIENCE_KEY,
+  MISSING_EMAIL,
   NO_IDENTIFIER,
-  normalizeEmail,
   NOT_A_GUM_ID,
-  NOT_AN_EMAIL,
   NOT_AN_IDENTITY_LINK,
   NOT_A_LIST_ID,
   PreparedOptional,
+  prepareEmail,
   prepareMadid,
   prepareOpaqueId,
-  sha256Hex,
   ZEROED_MADID
 } from './identifiers'
 
@@ -117,7 +116,7 @@ const OPERATION_CODE = { add: ADD, remove: REMOVE } as const
 
 /** The identifiers of one type for one list: each kept once, with the operation of the last event that carried it. */
 class Group {
-  readonly slotOf = new Map<string, number>()
+  private readonly slotOf = new Map<string, number>()
   readonly values: string[] = []
   /** By slot: the operation (ADD or REMOVE) of the last event that carried the identifier. */
   readonly ops = new IntList()
@@ -127,20 +126,20 @@ class Group {
 
   constructor(readonly target: ListTarget, readonly type: IdentifierType) {}
 
-  /** Records that event `index` carries the identifier whose slot is `slot`. */
-  own(slot: number, index: number, operation: Operation): void {
-    this.ops.set(slot, OPERATION_CODE[operation])
+  /** Records that event `index` carries `value`, which takes the operation of the last event that carried it. */
+  carry(value: string, index: number, operation: Operation): void {
+    const code = OPERATION_CODE[operation]
+    let slot = this.slotOf.get(value)
+    if (slot === undefined) {
+      slot = this.values.length
+      this.values.push(value)
+      this.ops.push(code)
+      this.slotOf.set(value, slot)
+    } else {
+      this.ops.set(slot, code)
+    }
     this.events.push(index)
     this.slots.push(slot)
-  }
-
-  /** A slot for an identifier not seen before. */
-  add(value: string): number {
-    const slot = this.values.length
-    this.values.push(value)
-    this.ops.push(ADD)
-    this.slotOf.set(value, slot)
-    return slot
   }
 }
 
@@ -208,32 +207,22 @@ export function planAmendments(events: readonly AudienceEvent[], options: PlanOp
     let sent = 0
     let problems = 0
 
-    // Email: the hot path, written out for speed.
-    const rawEmail = event.email
-    if (rawEmail !== undefined && rawEmail !== null && rawEmail !== '') {
-      if (typeof rawEmail !== 'string') {
-        reject(index, NOT_AN_EMAIL)
+    if (event.email !== undefined && event.email !== null && event.email !== '') {
+      const hash = event.hash_emails !== false
+      const email = prepareEmail(event.email, hash)
+      if (email.ok) {
+        // A hash is sent as it is whether hashing is on or not: it joins the hashed group either way, where an
+        // email and its hash, both in one batch, meet as one identifier.
+        const group =
+          hash || isSha256Hex(email.value)
+            ? (groups.email ??= new Group(groups.target, 'email'))
+            : (groups.emailPlain ??= new Group(groups.target, 'email'))
+        group.carry(email.value, index, operation)
+        sent++
+      } else if (email.reason !== MISSING_EMAIL) {
+        // An email field of white space only holds no email: the event may still have other identifiers.
+        reject(index, email.reason)
         problems++
-      } else {
-        const normalized = normalizeEmail(rawEmail)
-        if (normalized !== '') {
-          const form = emailForm(normalized)
-          if (form === undefined) {
-            reject(index, NOT_AN_EMAIL)
-            problems++
-          } else {
-            // A hash is sent as it is whether hashing is on or not: it joins the hashed group either way, where an
-            // email and its hash, both in one batch, meet as one identifier.
-            const hash = event.hash_emails !== false
-            const value = form === 'address' && hash ? sha256Hex(normalized) : normalized
-            const group =
-              hash || form === 'hash'
-                ? (groups.email ??= new Group(groups.target, 'email'))
-                : (groups.emailPlain ??= new Group(groups.target, 'email'))
-            group.own(group.slotOf.get(value) ?? group.add(value), index, operation)
-            sent++
-          }
-        }
       }
     }
 
@@ -319,8 +308,7 @@ function addOptional(
   if (prepared.ok === 'absent') return 'absent'
   if (prepared.ok === false) return prepared.reason
   const group = (groups[type] ??= new Group(groups.target, type))
-  const slot = group.slotOf.get(prepared.value) ?? group.add(prepared.value)
-  group.own(slot, index, operation)
+  group.carry(prepared.value, index, operation)
   return 'sent'
 }
 
