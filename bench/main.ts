@@ -4,6 +4,7 @@
  */
 import { availableParallelism, cpus, loadavg, totalmem } from 'os'
 import { parseArgs } from 'util'
+import { CRITEO_REQUESTS_PER_MINUTE } from '../src/destinations/criteo-audiences/limits'
 import { measureCpuPerEvent } from './cpu'
 import { measureIdentifierPreparation } from './identifiers'
 import { measureLargeBatches } from './large-batch'
@@ -40,7 +41,7 @@ export const FULL: BenchConfig = {
     audiences: 5,
     batchSize: 1_000,
     latencyMs: 300,
-    rateLimitPerMinute: 250,
+    rateLimitPerMinute: CRITEO_REQUESTS_PER_MINUTE,
     scenarios: SCENARIOS
   }
 }

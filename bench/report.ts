@@ -1,3 +1,4 @@
+import { CRITEO_REQUESTS_PER_MINUTE } from '../src/destinations/criteo-audiences/limits'
 import { CPU_CATEGORIES, CpuResult } from './cpu'
 import type { PreparationResult } from './identifiers'
 import type { LargeBatchRow } from './large-batch'
@@ -24,8 +25,6 @@ export interface BenchResults {
   sync: { options: SyncOptions; rows: SyncRow[] }
 }
 
-/** Criteo's rate limit for one app (its rate-limit docs). */
-export const CRITEO_REQUESTS_PER_MINUTE = 250
 /** A destination that fetches a token and searches the lists on every batch, then amends: 3 requests a batch. */
 export const NAIVE_REQUESTS_PER_BATCH = 3
 

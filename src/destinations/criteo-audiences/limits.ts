@@ -8,6 +8,9 @@
  */
 export const MAX_IDENTIFIERS_PER_AMENDMENT = 50_000
 
+/** Requests a minute Criteo allows one app (client-credentials id), across all its calls: Criteo's rate-limit docs. */
+export const CRITEO_REQUESTS_PER_MINUTE = 250
+
 /** `limit` of the audience-segments search endpoint: Criteo rejects anything above 100. */
 export const SEARCH_PAGE_SIZE = 100
 

@@ -13,7 +13,16 @@ import {
 import { amendmentBody, IdentifierType, ListTarget, Operation, targetKey } from '../plan'
 import { sha256Hex } from '../identifiers'
 import { ExpiringCache, InFlight } from './cache'
-import { criteoError, describeAnswer, hasProblemCode, networkError, problemsIn, tokenError, unexpectedResponseError } from './errors'
+import {
+  criteoError,
+  describeAnswer,
+  hasProblemCode,
+  networkError,
+  problemsIn,
+  rateLimitResetAt,
+  tokenError,
+  unexpectedResponseError
+} from './errors'
 import { AmendmentResponse, CreateResponse, ListStatistics, SearchResponse, StatisticsResponse, TokenResponse } from './schemas'
 
 export interface CriteoCredentials {
@@ -66,8 +75,8 @@ export function lastRateLimit(credentials: Pick<CriteoCredentials, 'client_id' |
 
 function observeRateLimit(key: string, headers: Headers | undefined): void {
   const remaining = Number(headers?.get('x-ratelimit-remaining') ?? NaN)
-  const reset = Number(headers?.get('x-ratelimit-reset') ?? NaN)
-  if (!Number.isFinite(remaining) || !Number.isFinite(reset) || reset <= 0) return
+  const reset = rateLimitResetAt(headers)
+  if (!Number.isFinite(remaining) || reset === undefined) return
   const resetAt = reset * 1000
   const known = rateLimits.get(key)
   // Answers can arrive out of order: within one window, the lowest count left is the latest.

@@ -6,7 +6,7 @@ import {
   RetryableError
 } from '@segment/actions-core'
 import { CRITEO_API_VERSION } from '../versioning-info'
-import { requestTimeoutMs } from '../limits'
+import { CRITEO_REQUESTS_PER_MINUTE, requestTimeoutMs } from '../limits'
 import { CriteoProblem, ErrorBody } from './schemas'
 
 /** What went wrong, in the words of Criteo's error body: its first error's code and title. */
@@ -47,14 +47,16 @@ export class RateLimitedError extends RetryableError {
   }
 }
 
-function rateLimitResetAt(headers: Headers | undefined): number | undefined {
+/** When Criteo's rate-limit window resets, in epoch seconds, as its `x-ratelimit-reset` header says. */
+export function rateLimitResetAt(headers: Headers | undefined): number | undefined {
   const reset = Number(headers?.get('x-ratelimit-reset'))
   return Number.isFinite(reset) && reset > 0 ? reset : undefined
 }
 
 function rateLimitHint(reset: number | undefined): string {
-  if (!reset) return ' Criteo allows 250 requests a minute per app; the request will be retried.'
-  return ` Criteo allows 250 requests a minute per app; its limit resets at ${new Date(reset * 1000).toISOString()} (x-ratelimit-reset ${reset}); the request will be retried.`
+  const limit = ` Criteo allows ${CRITEO_REQUESTS_PER_MINUTE} requests a minute per app;`
+  if (!reset) return `${limit} the request will be retried.`
+  return `${limit} its limit resets at ${new Date(reset * 1000).toISOString()} (x-ratelimit-reset ${reset}); the request will be retried.`
 }
 
 /**
