@@ -1,5 +1,7 @@
 import type { SegmentEvent } from '@segment/actions-core'
-import { audienceChangeOf } from '../../src/cli/soak'
+import { audienceChangeOf, expectedMembership } from '../../src/cli/soak'
+import { SANDBOX_SETTINGS } from '../../src/cli/sandbox-target'
+import type { Sandbox } from '../../src/sandbox'
 import { prepareEmail, MISSING_EMAIL, NOT_AN_EMAIL } from '../../src/destinations/criteo-audiences/identifiers'
 
 export interface ExpectedTally {
@@ -41,4 +43,15 @@ export function expectedAudiences(events: readonly SegmentEvent[], lists: Readon
       errored: 0,
       listId: lists.find((l) => l.name === audience)?.id
     }))
+}
+
+/** The sandbox holds exactly the lists a perfect sync of `events` leaves, no other, each with exactly its members. */
+export function expectListsExactly(sandbox: Sandbox, events: readonly SegmentEvent[]) {
+  const expected = expectedMembership(events)
+  const lists = sandbox.lists(SANDBOX_SETTINGS.advertiser_id)
+  expect(lists.map((l) => l.name).sort()).toEqual([...expected.keys()].sort())
+  for (const list of lists) {
+    expect(sandbox.members(list.id)).toEqual([...(expected.get(list.name) ?? [])].sort())
+  }
+  return lists
 }

@@ -10,7 +10,7 @@ import { generateEngageStream, engageEvent } from '../../src/cli/generate'
 import { cutBatches, runSync, SyncResult } from '../../src/cli/runner'
 import { runCli } from '../../src/cli/main'
 import { NO_IDENTIFIER, NOT_AN_EMAIL } from '../../src/destinations/criteo-audiences/identifiers'
-import { expectedAudiences, expectedTallies } from './expected'
+import { expectedAudiences, expectedTallies, expectListsExactly } from './expected'
 
 const settings = SANDBOX_SETTINGS
 
@@ -29,12 +29,7 @@ const session = sandboxPerTest()
 
 /** Every list holds exactly the users the stream leaves in it, there is no other list, and the report counts right. */
 function expectExactSync(events: SegmentEvent[], result: SyncResult) {
-  const expected = expectedMembership(events)
-  const lists = session.sandbox.lists(settings.advertiser_id)
-  expect(lists.map((l) => l.name).sort()).toEqual([...expected.keys()].sort())
-  for (const list of lists) {
-    expect(session.sandbox.members(list.id)).toEqual([...(expected.get(list.name) ?? [])].sort())
-  }
+  const lists = expectListsExactly(session.sandbox, events)
   expect(result.audiences).toEqual(expectedAudiences(events, lists))
   expect(result.errors).toEqual({})
   expect(result.ignored).toBe(0)

@@ -1,8 +1,8 @@
 import { generateEngageStream } from '../../src/cli/generate'
 import { runSync } from '../../src/cli/runner'
-import { expectedMembership } from '../../src/cli/soak'
 import { SANDBOX_SETTINGS as settings } from '../../src/cli/sandbox-target'
 import { sandboxPerTest } from '../sandbox-session'
+import { expectListsExactly } from './expected'
 
 const session = sandboxPerTest()
 
@@ -33,10 +33,7 @@ describe("pacing by Criteo's rate-limit headers", () => {
     expect(result.retries).toBe(0)
     expect(result.rateLimitPauses).toBeGreaterThanOrEqual(3)
     expect(result.audiences.map((a) => a.errored)).toEqual([0, 0, 0])
-    const expected = expectedMembership(events)
-    for (const list of sandbox.lists(settings.advertiser_id)) {
-      expect(sandbox.members(list.id)).toEqual([...(expected.get(list.name) ?? [])].sort())
-    }
+    expectListsExactly(sandbox, events)
   })
 
   it('never waits when the window has room', async () => {

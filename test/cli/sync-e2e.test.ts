@@ -4,11 +4,10 @@ import { join } from 'path'
 import { SANDBOX_SETTINGS } from '../../src/cli/sandbox-target'
 import { sandboxPerTest } from '../sandbox-session'
 import { capturedStreams } from './streams'
-import { expectedMembership } from '../../src/cli/soak'
 import { generateEngageStream, engageEvent } from '../../src/cli/generate'
 import { runSync } from '../../src/cli/runner'
 import { runCli } from '../../src/cli/main'
-import { expectedAudiences, expectedTallies } from './expected'
+import { expectedAudiences, expectedTallies, expectListsExactly } from './expected'
 
 const settings = SANDBOX_SETTINGS
 
@@ -19,12 +18,7 @@ describe('a whole sync against the sandbox', () => {
     const events = generateEngageStream({ entered: 4000, exited: 800, seed: 7 })
     const result = await runSync({ events, settings, batchSize: 250, concurrency: 4 })
 
-    const expected = expectedMembership(events)
-    const lists = session.sandbox.lists(settings.advertiser_id)
-    expect(lists.map((l) => l.name).sort()).toEqual([...expected.keys()].sort())
-    for (const list of lists) {
-      expect(session.sandbox.members(list.id)).toEqual([...(expected.get(list.name) ?? [])].sort())
-    }
+    const lists = expectListsExactly(session.sandbox, events)
 
     expect(result.audiences).toEqual(expectedAudiences(events, lists))
     const tallies = expectedTallies(events)
@@ -68,10 +62,7 @@ describe('a whole sync against the sandbox', () => {
     // The first wait ends exactly when the sandbox's window resets (minute boundaries), as x-ratelimit-reset says.
     expect(clockAfterWaits[0] % 60_000).toBe(0)
     expect(waits[0]).toBeGreaterThan(500)
-    const expected = expectedMembership(events)
-    for (const list of session.sandbox.lists(settings.advertiser_id)) {
-      expect(session.sandbox.members(list.id)).toEqual([...(expected.get(list.name) ?? [])].sort())
-    }
+    expectListsExactly(session.sandbox, events)
   })
 })
 
