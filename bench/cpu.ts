@@ -1,11 +1,10 @@
 import { Session } from 'inspector'
-import { transform } from '@segment/actions-core'
 import type { RequestClient, SegmentEvent } from '@segment/actions-core'
 import { syncEvents, toMultiStatus } from '../src/destinations/criteo-audiences/sync'
 import type { AudienceEvent } from '../src/destinations/criteo-audiences/plan'
+import { mapEvents, presetFor } from '../src/cli/runner'
 import { startSandboxProcess } from './child'
 import {
-  batchSettings,
   countNotOk,
   enteredEvents,
   measureCpu,
@@ -156,8 +155,7 @@ async function profiled(work: () => Promise<void>): Promise<Profile> {
 
 /** The payloads actions-core hands the action for these events: the preset's mapping applied to each. */
 function payloadsOf(events: readonly SegmentEvent[]): AudienceEvent[] {
-  const { mapping } = batchSettings('add').subscription
-  return events.map((event) => transform(mapping as never, event as never) as unknown as AudienceEvent)
+  return mapEvents<AudienceEvent>(presetFor('addUserToAudience').mapping, events)
 }
 
 /**

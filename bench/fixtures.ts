@@ -4,6 +4,7 @@ import definition from '../src/destinations/criteo-audiences'
 import { resetCriteoCaches } from '../src/destinations/criteo-audiences/criteo/client'
 import type { Operation } from '../src/destinations/criteo-audiences/plan'
 import { engageEvent } from '../src/cli/generate'
+import { presetFor } from '../src/cli/runner'
 import { DEFAULT_TENANT } from '../src/sandbox'
 
 /** The sandbox's default tenant, as the destination's settings. */
@@ -30,10 +31,7 @@ export function enteredEvents(count: number, audience: string, first = 0): Segme
 
 /** What Segment passes as `onBatch`'s second argument: the settings, and the destination's own preset as subscription. */
 export function batchSettings(operation: Operation = 'add', settings = SANDBOX_SETTINGS) {
-  const action = operation === 'add' ? 'addUserToAudience' : 'removeUserFromAudience'
-  const preset = definition.presets?.find((p) => p.partnerAction === action)
-  if (!preset || preset.type !== 'automatic') throw new Error(`The destination has no preset for ${action}`)
-  return { ...settings, subscription: { subscribe: preset.subscribe, partnerAction: action, mapping: preset.mapping } }
+  return { ...settings, subscription: presetFor(operation === 'add' ? 'addUserToAudience' : 'removeUserFromAudience') }
 }
 
 export interface EventResult {

@@ -5,6 +5,7 @@ import definition from '../src/destinations/criteo-audiences'
 import { AUDIENCE_SEGMENTS_PATH, DEFAULT_CRITEO_API_URL } from '../src/destinations/criteo-audiences/versioning-info'
 import { sha256Hex } from '../src/destinations/criteo-audiences/identifiers'
 import { engageEvent } from '../src/cli/generate'
+import { presetFor } from '../src/cli/runner'
 
 export const settings = { advertiser_id: '12345', client_id: 'client-a', client_secret: 'super-secret-a' }
 export const SEGMENTS = AUDIENCE_SEGMENTS_PATH
@@ -77,8 +78,7 @@ export async function runBatch(
     subscribe?: string
   } = {}
 ) {
-  const preset = definition.presets?.find((p) => p.partnerAction === action)
-  if (!preset || preset.type !== 'automatic') throw new Error(`no preset for ${action}`)
+  const preset = presetFor(action)
   const destination = new Destination(definition)
   const results = await destination.onBatch(events, {
     ...withSettings,

@@ -1,7 +1,6 @@
-import { transform } from '@segment/actions-core'
 import type { SegmentEvent } from '@segment/actions-core'
 import { AudienceEvent, planAmendments } from '../destinations/criteo-audiences/plan'
-import { cutBatches, presetFor } from './runner'
+import { cutBatches, mapEvents, presetFor } from './runner'
 
 export interface PlannedSend {
   audience: string
@@ -28,7 +27,7 @@ export function planSync(events: readonly SegmentEvent[], batchSize: number): { 
   }
   for (const batch of batches) {
     const { mapping } = presetFor(batch.action)
-    const payloads = batch.events.map((event) => transform(mapping as never, event as never) as unknown as AudienceEvent)
+    const payloads = mapEvents<AudienceEvent>(mapping, batch.events)
     // Every event of a batch has the batch's operation, as its action will read it from the event or fall back on.
     const plan = planAmendments(payloads, { defaultOperation: batch.operation })
     payloads.forEach((payload) => sendFor(String(payload.audience_key), batch.operation).events++)

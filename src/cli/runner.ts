@@ -56,7 +56,7 @@ export interface SyncResult {
   durationMs: number
 }
 
-interface Subscription {
+export interface Subscription {
   subscribe: string
   partnerAction: string
   mapping: Record<string, unknown>
@@ -145,19 +145,22 @@ export function cutBatches(events: readonly SegmentEvent[], batchSize: number): 
 }
 
 /**
- * Each event's audience key as the preset's mapping reads it, for the tallies. The audience key field alone, over the
- * whole batch in one `transform` (through `@arrayPath`): actions-core checks a mapping on every call, and applying
- * the whole mapping to each event cost the runner as much CPU as the destination's own onBatch.
+ * `mapping` applied to each event of a batch, as actions-core applies a subscription's: in one `transform` (through
+ * `@arrayPath`), since actions-core checks a mapping on every call and checking it once per event is as costly as
+ * the destination's own work.
  */
+export function mapEvents<T>(mapping: Record<string, unknown>, events: readonly SegmentEvent[]): T[] {
+  const { mapped } = transform({ mapped: { '@arrayPath': ['$.events', mapping] } } as never, { events } as never) as {
+    mapped?: T[]
+  }
+  return mapped ?? []
+}
+
+/** Each event's audience key as the preset's mapping reads it, for the tallies: that field alone is mapped. */
 export function audienceKeysOf(mapping: Record<string, unknown>, events: readonly SegmentEvent[]): string[] {
-  const { keys } = transform(
-    { keys: { '@arrayPath': ['$.events', { key: mapping.audience_key }] } } as never,
-    { events } as never
-  ) as { keys?: Array<{ key?: unknown }> }
-  return events.map((_, i) => {
-    const key = keys?.[i]?.key
-    return typeof key === 'string' ? key : '(no audience key)'
-  })
+  return mapEvents<{ audience_key?: unknown }>({ audience_key: mapping.audience_key }, events).map(({ audience_key }) =>
+    typeof audience_key === 'string' ? audience_key : '(no audience key)'
+  )
 }
 
 /** Statuses Segment retries: 408, 423, 429 and 5xx except 501. */

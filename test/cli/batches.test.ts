@@ -1,7 +1,7 @@
 import { execFileSync } from 'child_process'
 import type { SegmentEvent } from '@segment/actions-core'
 import { transform } from '@segment/actions-core'
-import { audienceKeysOf, cutBatches, isRetryable, presetFor, routeOf } from '../../src/cli/runner'
+import { audienceKeysOf, cutBatches, isRetryable, mapEvents, presetFor, routeOf } from '../../src/cli/runner'
 import { engageEvent, generateEngageStream } from '../../src/cli/generate'
 
 const enter = (n: number) => engageEvent(`u${n}`, 'a', true, `u${n}@example.com`, n)
@@ -135,6 +135,8 @@ describe('audienceKeysOf', () => {
       // The same as applying the whole mapping to each event on its own.
       const oneByOne = events.map((event) => (transform(mapping as never, event as never) as { audience_key?: string }).audience_key)
       expect(keys).toEqual(oneByOne.map((key) => key ?? '(no audience key)'))
+      // And the whole mapping, applied the same way, gives each event's payload exactly as transform does.
+      expect(mapEvents(mapping, events)).toEqual(events.map((event) => transform(mapping as never, event as never)))
     }
   })
 })
