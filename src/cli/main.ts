@@ -12,7 +12,7 @@ import { readEvents } from './input'
 import { planSync } from './dry-run'
 import { Progress } from './progress'
 import { formatPlan, formatReport, Report } from './report'
-import { Credentials, runSync } from './runner'
+import { Credentials, RUN_DEFAULTS, runSync } from './runner'
 
 export const USAGE = `Usage: npm start -- [options]
 
@@ -24,9 +24,9 @@ Options:
   --live              sync to the real Criteo API, with CRITEO_CLIENT_ID, CRITEO_CLIENT_SECRET, CRITEO_ADVERTISER_ID
   --dry-run           show what would be sent (counts per audience and operation), send nothing
   --json              print the report as JSON
-  --batch-size N      events per batch (default 1000)
-  --concurrency N     batches in flight at once (default 4)
-  --max-attempts N    attempts per event for retryable failures (default 5)
+  --batch-size N      events per batch (default ${RUN_DEFAULTS.batchSize})
+  --concurrency N     batches in flight at once (default ${RUN_DEFAULTS.concurrency})
+  --max-attempts N    attempts per event for retryable failures (default ${RUN_DEFAULTS.maxAttempts})
   --entered N         generated "Audience Entered" events (default 30000)
   --exited N          generated "Audience Exited" events (default 3000)
   --seed N            seed of the generated stream (default 42)
@@ -82,9 +82,9 @@ function parse(argv: string[]) {
     dryRun: values['dry-run'] as boolean,
     json: values.json as boolean,
     help: values.help as boolean,
-    batchSize: positiveInt('batch-size', values['batch-size'], 1000),
-    concurrency: positiveInt('concurrency', values.concurrency, 4),
-    maxAttempts: positiveInt('max-attempts', values['max-attempts'], 5),
+    batchSize: positiveInt('batch-size', values['batch-size'], RUN_DEFAULTS.batchSize),
+    concurrency: positiveInt('concurrency', values.concurrency, RUN_DEFAULTS.concurrency),
+    maxAttempts: positiveInt('max-attempts', values['max-attempts'], RUN_DEFAULTS.maxAttempts),
     entered: positiveInt('entered', values.entered, 30_000),
     exited: positiveInt('exited', values.exited, 3_000),
     seed: positiveInt('seed', values.seed, 42),

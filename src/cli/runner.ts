@@ -4,6 +4,7 @@ import definition from '../destinations/criteo-audiences'
 import { lastRateLimit } from '../destinations/criteo-audiences/criteo/client'
 import { NO_IDENTIFIER, NOT_AN_EMAIL } from '../destinations/criteo-audiences/identifiers'
 import type { Operation } from '../destinations/criteo-audiences/plan'
+import { DEFAULT_BATCH_SIZE } from '../destinations/criteo-audiences/limits'
 
 export interface Credentials {
   advertiser_id: string
@@ -174,6 +175,13 @@ interface EventResult {
   body?: Record<string, unknown>
 }
 
+/** How runSync batches and retries when not told otherwise: Segment's batch size for this destination, and npm start's own. */
+export const RUN_DEFAULTS: Readonly<{ batchSize: number; concurrency: number; maxAttempts: number }> = {
+  batchSize: DEFAULT_BATCH_SIZE,
+  concurrency: 4,
+  maxAttempts: 5
+}
+
 /**
  * Pushes a stream of Engage events through the destination exactly as Segment does (`Destination.onBatch` with the
  * presets as subscriptions), retrying what comes back retryable, and tallies what happened to every event.
@@ -182,9 +190,9 @@ export async function runSync(options: SyncOptions): Promise<SyncResult> {
   const {
     events,
     settings,
-    batchSize = 1000,
-    concurrency = 4,
-    maxAttempts = 5,
+    batchSize = RUN_DEFAULTS.batchSize,
+    concurrency = RUN_DEFAULTS.concurrency,
+    maxAttempts = RUN_DEFAULTS.maxAttempts,
     backoffMs = 500,
     maxBackoffMs = 30_000,
     onProgress,

@@ -12,7 +12,7 @@ import type { FaultKind } from '../sandbox'
 import { prepareEmail } from '../destinations/criteo-audiences/identifiers'
 import { resetCriteoCaches } from '../destinations/criteo-audiences/criteo/client'
 import { engageEvent, EventMode, random } from './generate'
-import { runSync, SyncResult } from './runner'
+import { RUN_DEFAULTS, runSync, SyncResult } from './runner'
 
 export interface SoakStreamOptions {
   events: number
@@ -126,8 +126,8 @@ export async function runSoak(
   {
     faultRate = 0.1,
     faultKinds = undefined as FaultKind[] | undefined,
-    batchSize = 1000,
-    concurrency = 4,
+    batchSize = RUN_DEFAULTS.batchSize,
+    concurrency = RUN_DEFAULTS.concurrency,
     maxAttempts = 12
   } = {}
 ): Promise<SoakResult> {

@@ -1,4 +1,5 @@
 import type { InputField } from '@segment/actions-core'
+import { DEFAULT_BATCH_SIZE } from './limits'
 
 /** Fields shared by every action: they differ only in the operation they send by default. */
 export const audienceFields: Record<string, InputField> = {
@@ -85,7 +86,7 @@ export const audienceFields: Record<string, InputField> = {
     label: 'Batch size',
     description: 'The most events Segment puts in one batch.',
     type: 'number',
-    default: 1000,
+    default: DEFAULT_BATCH_SIZE,
     minimum: 1,
     unsafe_hidden: true
   }

@@ -11,6 +11,12 @@ export const MAX_IDENTIFIERS_PER_AMENDMENT = 50_000
 /** Requests a minute Criteo allows one app (client-credentials id), across all its calls: Criteo's rate-limit docs. */
 export const CRITEO_REQUESTS_PER_MINUTE = 250
 
+/**
+ * Events Segment puts in one batch for this destination unless told otherwise (the hidden Batch size field). A
+ * thousand keeps a batch's amendments small and its outcome quick; amendments themselves can take 50,000.
+ */
+export const DEFAULT_BATCH_SIZE = 1000
+
 /** `limit` of the audience-segments search endpoint: Criteo rejects anything above 100. */
 export const SEARCH_PAGE_SIZE = 100
 
