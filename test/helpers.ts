@@ -4,7 +4,7 @@ import type { SegmentEvent } from '@segment/actions-core'
 import definition from '../src/destinations/criteo-audiences'
 import { AUDIENCE_SEGMENTS_PATH, DEFAULT_CRITEO_API_URL } from '../src/destinations/criteo-audiences/versioning-info'
 import { sha256Hex } from '../src/destinations/criteo-audiences/identifiers'
-import { engageEvent } from '../src/cli/generate'
+import { engageEvent, engagePersonas } from '../src/cli/generate'
 import { presetFor } from '../src/cli/runner'
 
 export const settings = { advertiser_id: '12345', client_id: 'client-a', client_secret: 'super-secret-a' }
@@ -48,15 +48,7 @@ export function identifyEvent({
     messageId: `identify-${userId}-${audience}-${String(member)}`,
     timestamp: '2026-11-22T10:00:00.000Z',
     traits,
-    context: {
-      personas: {
-        computation_class: 'audience',
-        computation_id: `aud_${audience}`,
-        computation_key: audience,
-        namespace: 'spa_demo',
-        space_id: 'spa_demo'
-      }
-    }
+    context: { personas: engagePersonas(audience) }
   } as unknown as SegmentEvent
 }
 

@@ -41,6 +41,17 @@ export function random(seed: number): () => number {
 }
 
 /** An Engage audience event, shaped as Segment sends it in "Send Track" mode (the default) or "Send Identify" mode. */
+/** The `context.personas` Engage puts on an audience's events. */
+export function engagePersonas(audience: string) {
+  return {
+    computation_class: 'audience',
+    computation_id: `aud_${audience}`,
+    computation_key: audience,
+    namespace: 'spa_demo',
+    space_id: 'spa_demo'
+  }
+}
+
 export function engageEvent(
   userId: string,
   audience: string,
@@ -51,13 +62,7 @@ export function engageEvent(
 ): SegmentEvent {
   const common = { userId, messageId: `demo-${n}`, timestamp: new Date(Date.UTC(2026, 10, 22, 10, 0, 0) + n * 10).toISOString() }
   const traits = email === undefined ? {} : { email }
-  const personas = {
-    computation_class: 'audience',
-    computation_id: `aud_${audience}`,
-    computation_key: audience,
-    namespace: 'spa_demo',
-    space_id: 'spa_demo'
-  }
+  const personas = engagePersonas(audience)
   if (mode === 'identify') {
     return { type: 'identify', ...common, traits: { ...traits, [audience]: entered }, context: { personas } } as unknown as SegmentEvent
   }
