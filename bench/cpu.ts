@@ -4,14 +4,7 @@ import { syncEvents, toMultiStatus } from '../src/destinations/criteo-audiences/
 import type { AudienceEvent } from '../src/destinations/criteo-audiences/plan'
 import { mapEvents, presetFor } from '../src/cli/runner'
 import { startSandboxProcess } from './child'
-import {
-  countNotOk,
-  enteredEvents,
-  measureCpu,
-  SANDBOX_SETTINGS,
-  segmentBatcher,
-  withCriteoAt
-} from './fixtures'
+import { countNotOk, enteredEvents, measureCpu, SANDBOX_SETTINGS, segmentBatcher, withCriteoAt } from './fixtures'
 
 /** Where a CPU sample's time goes: to the first frame, from the leaf up, that lies in one of these. */
 export const CPU_CATEGORIES = [

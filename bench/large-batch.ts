@@ -22,7 +22,10 @@ export interface LargeBatchRow {
   eventsNotOk: number
 }
 
-export type RunFigures = Pick<LargeBatchRow, 'ms' | 'baselineRss' | 'withEventsRss' | 'peakRss' | 'results' | 'eventsNotOk'>
+export type RunFigures = Pick<
+  LargeBatchRow,
+  'ms' | 'baselineRss' | 'withEventsRss' | 'peakRss' | 'results' | 'eventsNotOk'
+>
 
 /**
  * One batch per size, each in `runs` fresh processes one after another, against a sandbox in this one (so the
@@ -52,7 +55,10 @@ export async function measureLargeBatches(options: { sizes: number[]; runs?: num
 }
 
 /** One row for the runs of one size: the figures of the run with the highest peak RSS, the fastest time, the range. */
-export function combineRuns(events: number, measured: ReadonlyArray<RunFigures & { amendments: number }>): LargeBatchRow {
+export function combineRuns(
+  events: number,
+  measured: ReadonlyArray<RunFigures & { amendments: number }>
+): LargeBatchRow {
   const worst = measured.reduce((a, b) => (b.peakRss > a.peakRss ? b : a))
   return {
     events,

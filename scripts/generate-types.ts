@@ -17,7 +17,7 @@ function stripNames(schema: JSONSchema4): JSONSchema4 {
   const { title: _title, enum: _enum, ...rest } = schema
   if (rest.properties) {
     rest.properties = Object.fromEntries(
-      Object.entries(rest.properties).map(([key, value]) => [key, stripNames(value as JSONSchema4)])
+      Object.entries(rest.properties).map(([key, value]) => [key, stripNames(value)])
     )
   }
   if (rest.items && !Array.isArray(rest.items)) rest.items = stripNames(rest.items)
@@ -25,7 +25,7 @@ function stripNames(schema: JSONSchema4): JSONSchema4 {
 }
 
 async function typeFile(name: string, fields: Record<string, InputField>): Promise<string> {
-  const schema = stripNames(fieldsToJsonSchema(fields, { tsType: true }) as JSONSchema4)
+  const schema = stripNames(fieldsToJsonSchema(fields, { tsType: true }))
   return compile(schema, name, {
     bannerComment: '// Generated file. DO NOT MODIFY IT BY HAND: run `npm run types`.',
     additionalProperties: false,

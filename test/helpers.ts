@@ -147,7 +147,12 @@ export function amendmentBody(operation: string, identifiers: string[]) {
 }
 
 /** The body of an amendment of any identifier type; GUM amendments also carry the caller id. */
-export function typedAmendmentBody(operation: string, identifierType: string, identifiers: string[], gumCallerId?: number) {
+export function typedAmendmentBody(
+  operation: string,
+  identifierType: string,
+  identifiers: string[],
+  gumCallerId?: number
+) {
   return {
     data: {
       type: 'ContactlistAmendment',

@@ -13,7 +13,10 @@ export interface PlannedSend {
 }
 
 /** What a sync would send, per audience and operation, computed without a single request. Never lists identifiers. */
-export function planSync(events: readonly SegmentEvent[], batchSize: number): { sends: PlannedSend[]; ignored: number } {
+export function planSync(
+  events: readonly SegmentEvent[],
+  batchSize: number
+): { sends: PlannedSend[]; ignored: number } {
   const { batches, ignored } = cutBatches(events, batchSize)
   const sends = new Map<string, PlannedSend>()
   const sendFor = (audience: string, operation: 'add' | 'remove') => {
@@ -36,7 +39,10 @@ export function planSync(events: readonly SegmentEvent[], batchSize: number): { 
       send.rejected[reason] = (send.rejected[reason] ?? 0) + 1
     }
     for (const chunk of plan.chunks) {
-      const send = sendFor(chunk.target.kind === 'name' ? chunk.target.name : `list ${chunk.target.id}`, chunk.operation)
+      const send = sendFor(
+        chunk.target.kind === 'name' ? chunk.target.name : `list ${chunk.target.id}`,
+        chunk.operation
+      )
       send.identifiers += chunk.identifiers.length
       send.amendments++
     }

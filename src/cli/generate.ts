@@ -24,7 +24,22 @@ export interface StreamOptions {
 
 export const DEMO_AUDIENCES = ['first_time_shoppers', 'cart_abandoners', 'vip_customers']
 
-const FIRST = ['ann', 'bob', 'chloe', 'dev', 'eva', 'farid', 'grace', 'hugo', 'ines', 'jun', 'kofi', 'lea', 'mia', 'noor']
+const FIRST = [
+  'ann',
+  'bob',
+  'chloe',
+  'dev',
+  'eva',
+  'farid',
+  'grace',
+  'hugo',
+  'ines',
+  'jun',
+  'kofi',
+  'lea',
+  'mia',
+  'noor'
+]
 const LAST = ['smith', 'garcia', 'chen', 'martin', 'okafor', 'rossi', 'kim', 'dubois', 'silva', 'novak']
 const DOMAINS = ['example.com', 'example.org', 'mail.example.net', 'shop.example.co.uk']
 
@@ -60,11 +75,20 @@ export function engageEvent(
   n: number,
   mode: EventMode = 'track'
 ): SegmentEvent {
-  const common = { userId, messageId: `demo-${n}`, timestamp: new Date(Date.UTC(2026, 10, 22, 10, 0, 0) + n * 10).toISOString() }
+  const common = {
+    userId,
+    messageId: `demo-${n}`,
+    timestamp: new Date(Date.UTC(2026, 10, 22, 10, 0, 0) + n * 10).toISOString()
+  }
   const traits = email === undefined ? {} : { email }
   const personas = engagePersonas(audience)
   if (mode === 'identify') {
-    return { type: 'identify', ...common, traits: { ...traits, [audience]: entered }, context: { personas } } as unknown as SegmentEvent
+    return {
+      type: 'identify',
+      ...common,
+      traits: { ...traits, [audience]: entered },
+      context: { personas }
+    } as unknown as SegmentEvent
   }
   return {
     type: 'track',

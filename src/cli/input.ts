@@ -20,8 +20,8 @@ export async function readEvents(path: string, stdin: Readable = process.stdin):
     lineNumber++
     if (line.trim() === '') continue
     try {
-      const value = JSON.parse(line)
-      if (value && typeof value === 'object' && !Array.isArray(value)) events.push(value)
+      const value: unknown = JSON.parse(line)
+      if (value && typeof value === 'object' && !Array.isArray(value)) events.push(value as SegmentEvent)
       else badLines.push(lineNumber)
     } catch {
       badLines.push(lineNumber)

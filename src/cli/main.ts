@@ -78,17 +78,17 @@ function parse(argv: string[]) {
   })
   return {
     input: values.input,
-    live: values.live as boolean,
-    dryRun: values['dry-run'] as boolean,
-    json: values.json as boolean,
-    help: values.help as boolean,
+    live: values.live,
+    dryRun: values['dry-run'],
+    json: values.json,
+    help: values.help,
     batchSize: positiveInt('batch-size', values['batch-size'], RUN_DEFAULTS.batchSize),
     concurrency: positiveInt('concurrency', values.concurrency, RUN_DEFAULTS.concurrency),
     maxAttempts: positiveInt('max-attempts', values['max-attempts'], RUN_DEFAULTS.maxAttempts),
     entered: positiveInt('entered', values.entered, 30_000),
     exited: positiveInt('exited', values.exited, 3_000),
     seed: positiveInt('seed', values.seed, 42),
-    identify: values.identify as boolean,
+    identify: values.identify,
     sandboxState: values['sandbox-state'],
     faultRate: faultRate(values.faults)
   }
@@ -105,7 +105,9 @@ function faultRate(value: string | undefined): number {
 export function liveCredentials(env: NodeJS.ProcessEnv): Credentials {
   const missing = ['CRITEO_CLIENT_ID', 'CRITEO_CLIENT_SECRET', 'CRITEO_ADVERTISER_ID'].filter((name) => !env[name])
   if (missing.length > 0) {
-    throw new UsageError(`--live needs ${missing.join(', ')} in the environment (the credentials of your Criteo API app).`)
+    throw new UsageError(
+      `--live needs ${missing.join(', ')} in the environment (the credentials of your Criteo API app).`
+    )
   }
   return {
     client_id: env.CRITEO_CLIENT_ID as string,
@@ -126,12 +128,15 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       return 0
     }
     if (options.live && !options.dryRun) settings = liveCredentials(env)
-    if (options.live && options.faultRate > 0) throw new UsageError('--faults applies to the sandbox only, not to --live.')
+    if (options.live && options.faultRate > 0)
+      throw new UsageError('--faults applies to the sandbox only, not to --live.')
     if (options.identify && options.input !== undefined) {
       throw new UsageError('--identify shapes the generated stream; events read with --input are synced as they are.')
     }
     if (options.live && options.input === undefined) {
-      throw new UsageError('--live sends real users to your Criteo account: give them with --input FILE (or - for stdin).')
+      throw new UsageError(
+        '--live sends real users to your Criteo account: give them with --input FILE (or - for stdin).'
+      )
     }
   } catch (error) {
     io.stderr.write(`${(error as Error).message}\n\n${USAGE}`)
@@ -143,7 +148,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     const read = await readEvents(options.input, io.stdin)
     events = read.events
     if (read.badLines.length > 0) {
-      io.stderr.write(`Skipped ${read.badLines.length} line(s) that were not JSON objects (first: line ${read.badLines[0]}).\n`)
+      io.stderr.write(
+        `Skipped ${read.badLines.length} line(s) that were not JSON objects (first: line ${read.badLines[0]}).\n`
+      )
     }
   } else {
     events = generateEngageStream({
@@ -156,7 +163,11 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 
   if (options.dryRun) {
     const { sends, ignored } = planSync(events, options.batchSize)
-    io.stdout.write(options.json ? `${JSON.stringify({ dryRun: true, sends, ignored }, null, 2)}\n` : `${formatPlan(sends, ignored)}\n`)
+    io.stdout.write(
+      options.json
+        ? `${JSON.stringify({ dryRun: true, sends, ignored }, null, 2)}\n`
+        : `${formatPlan(sends, ignored)}\n`
+    )
     return 0
   }
 

@@ -2,7 +2,10 @@
 export class Progress {
   private lastTenth = -1
 
-  constructor(private readonly out: NodeJS.WriteStream, private readonly label: string) {}
+  constructor(
+    private readonly out: NodeJS.WriteStream,
+    private readonly label: string
+  ) {}
 
   update(done: number, total: number): void {
     const share = total === 0 ? 1 : done / total
@@ -10,13 +13,17 @@ export class Progress {
       const width = 30
       const filled = Math.round(share * width)
       const bar = '#'.repeat(filled) + '-'.repeat(width - filled)
-      this.out.write(`\r${this.label} [${bar}] ${Math.floor(share * 100)}% ${done.toLocaleString('en-US')}/${total.toLocaleString('en-US')} events`)
+      this.out.write(
+        `\r${this.label} [${bar}] ${Math.floor(share * 100)}% ${done.toLocaleString('en-US')}/${total.toLocaleString('en-US')} events`
+      )
       if (done >= total) this.out.write('\n')
       return
     }
     const tenth = Math.floor(share * 10)
     if (tenth === this.lastTenth) return
     this.lastTenth = tenth
-    this.out.write(`${this.label}: ${tenth * 10}% (${done.toLocaleString('en-US')}/${total.toLocaleString('en-US')} events)\n`)
+    this.out.write(
+      `${this.label}: ${tenth * 10}% (${done.toLocaleString('en-US')}/${total.toLocaleString('en-US')} events)\n`
+    )
   }
 }

@@ -18,7 +18,8 @@ const n = (value: number) => value.toLocaleString('en-US')
 
 function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)))
-  const line = (cells: string[]) => cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ')
+  const line = (cells: string[]) =>
+    cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ')
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n')
 }
 
@@ -33,7 +34,9 @@ export function formatReport(report: Report): string {
     n(a.notSynced.malformedEmail),
     n(a.errored),
     a.listId ?? '-',
-    report.listSizes[a.audience] === undefined || report.listSizes[a.audience] === null ? '-' : n(report.listSizes[a.audience] as number)
+    report.listSizes[a.audience] === undefined || report.listSizes[a.audience] === null
+      ? '-'
+      : n(report.listSizes[a.audience] as number)
   ])
   const parts = [
     `Synced to ${report.target} in ${(report.durationMs / 1000).toFixed(1)} s: ${n(report.batches)} batches, ${n(report.retries)} event retries${report.rateLimitPauses ? `, ${n(report.rateLimitPauses)} waits for Criteo's rate-limit window` : ''}.`,

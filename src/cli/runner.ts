@@ -151,7 +151,7 @@ export function cutBatches(events: readonly SegmentEvent[], batchSize: number): 
  * the destination's own work.
  */
 export function mapEvents<T>(mapping: Record<string, unknown>, events: readonly SegmentEvent[]): T[] {
-  const { mapped } = transform({ mapped: { '@arrayPath': ['$.events', mapping] } } as never, { events } as never) as {
+  const { mapped } = transform({ mapped: { '@arrayPath': ['$.events', mapping] } } as never, { events }) as {
     mapped?: T[]
   }
   return mapped ?? []
@@ -159,8 +159,8 @@ export function mapEvents<T>(mapping: Record<string, unknown>, events: readonly 
 
 /** Each event's audience key as the preset's mapping reads it, for the tallies: that field alone is mapped. */
 export function audienceKeysOf(mapping: Record<string, unknown>, events: readonly SegmentEvent[]): string[] {
-  return mapEvents<{ audience_key?: unknown }>({ audience_key: mapping.audience_key }, events).map(({ audience_key }) =>
-    typeof audience_key === 'string' ? audience_key : '(no audience key)'
+  return mapEvents<{ audience_key?: unknown }>({ audience_key: mapping.audience_key }, events).map(
+    ({ audience_key }) => (typeof audience_key === 'string' ? audience_key : '(no audience key)')
   )
 }
 
@@ -234,7 +234,14 @@ export async function runSync(options: SyncOptions): Promise<SyncResult> {
   const tallyOf = (audience: string) => {
     let tally = tallies.get(audience)
     if (!tally) {
-      tally = { audience, entered: 0, exited: 0, synced: 0, notSynced: { missingIdentifier: 0, malformedEmail: 0 }, errored: 0 }
+      tally = {
+        audience,
+        entered: 0,
+        exited: 0,
+        synced: 0,
+        notSynced: { missingIdentifier: 0, malformedEmail: 0 },
+        errored: 0
+      }
       tallies.set(audience, tally)
     }
     return tally
@@ -257,14 +264,22 @@ export async function runSync(options: SyncOptions): Promise<SyncResult> {
   const runBatch = async (batch: Batch) => {
     const subscription = presetFor(batch.action)
     const tallyFor = audienceKeysOf(subscription.mapping, batch.events).map(tallyOf)
-    for (const tally of tallyFor) batch.operation === 'add' ? tally.entered++ : tally.exited++
+    for (const tally of tallyFor) {
+      if (batch.operation === 'add') tally.entered++
+      else tally.exited++
+    }
 
     let pending = batch.events.map((_, i) => i)
     for (let attempt = 1; pending.length > 0; attempt++) {
       // One amendment per audience of the send is what it costs once lists and token are cached.
       const expected = new Set(pending.map((i) => tallyFor[i])).size
       const results = await paced(expected, () =>
-        sendOnce(destination, settings, subscription, pending.map((i) => batch.events[i]))
+        sendOnce(
+          destination,
+          settings,
+          subscription,
+          pending.map((i) => batch.events[i])
+        )
       )
       const again: number[] = []
       let waitUntil = 0

@@ -54,7 +54,9 @@ export function generateSoakStream(options: SoakStreamOptions): SegmentEvent[] {
         const pool = [...members[a]]
         const user = pool[Math.floor(rand() * pool.length)]
         members[a].delete(user)
-        events.push(engageEvent(`u${user}`, audienceNames[a], false, `soak.user${user}@example.com`, events.length, mode))
+        events.push(
+          engageEvent(`u${user}`, audienceNames[a], false, `soak.user${user}@example.com`, events.length, mode)
+        )
       }
     }
   }
@@ -75,13 +77,17 @@ export interface AudienceChange {
  */
 export function audienceChangeOf(event: SegmentEvent): AudienceChange | undefined {
   const personas = (event.context?.personas ?? {}) as { computation_class?: unknown; computation_key?: unknown }
-  const key = typeof personas.computation_key === 'string' && personas.computation_key !== '' ? personas.computation_key : undefined
+  const key =
+    typeof personas.computation_key === 'string' && personas.computation_key !== ''
+      ? personas.computation_key
+      : undefined
   const isAudience = personas.computation_class === 'audience' || personas.computation_class === 'journey_step'
   const properties = (event.properties ?? {}) as Record<string, unknown>
   const traits = (event.traits ?? {}) as Record<string, unknown>
   const contextEmail = (event.context?.traits as { email?: unknown } | undefined)?.email
   const email = contextEmail === undefined || contextEmail === null || contextEmail === '' ? traits.email : contextEmail
-  const audienceKey = typeof properties.audience_key === 'string' && properties.audience_key !== '' ? properties.audience_key : key
+  const audienceKey =
+    typeof properties.audience_key === 'string' && properties.audience_key !== '' ? properties.audience_key : key
   if (event.type === 'track' && (event.event === 'Audience Entered' || event.event === 'Audience Exited')) {
     const said = isAudience && key !== undefined ? properties[key] : undefined
     const entered = typeof said === 'boolean' ? said : event.event === 'Audience Entered'
@@ -133,7 +139,10 @@ export async function runSoak(
 ): Promise<SoakResult> {
   const events = generateSoakStream(stream)
   let clock = Date.UTC(2026, 10, 22, 12, 0, 0)
-  const sandbox = await startSandbox({ now: () => clock, faults: { rate: faultRate, kinds: faultKinds, seed: stream.seed ?? 11 } })
+  const sandbox = await startSandbox({
+    now: () => clock,
+    faults: { rate: faultRate, kinds: faultKinds, seed: stream.seed ?? 11 }
+  })
   // A connection reset costs the client a whole timeout: keep it short, the sandbox answers in milliseconds.
   const restoreTarget = pointDestinationAt(sandbox.url, 1000)
   resetCriteoCaches()
@@ -197,17 +206,27 @@ if (require.main === module) {
   runSoak(
     { events, audiences: 5, users: Math.ceil(events / 4), waves: 9, seed: Number(values.seed ?? 11) },
     { faultRate: Number(values['fault-rate'] ?? 0.1) }
-  ).then((result) => {
-    const synced = result.sync.audiences.reduce((n, a) => n + a.synced, 0)
-    const errored = result.sync.audiences.reduce((n, a) => n + a.errored, 0)
-    console.log(`Soak: ${result.events.toLocaleString('en-US')} events over 5 audiences, ${(Date.now() - started) / 1000} s`)
-    console.log(`  synced ${synced}, errored ${errored}, event retries ${result.sync.retries}`)
-    console.log(`  requests: ${JSON.stringify(result.requests)}`)
-    console.log(`  faults injected: ${JSON.stringify(result.faults)}`)
-    console.log(`  lists exact: ${result.mismatches.length === 0 ? 'yes' : JSON.stringify(result.mismatches)}`)
-    console.log(`  duplicate lists: ${result.duplicateLists.length}, unexpected lists: ${result.unexpectedLists.length}`)
-    const passed = soakPassed(result)
-    console.log(passed ? 'PASS: every list holds exactly its members.' : 'FAIL')
-    process.exit(passed ? 0 : 1)
-  })
+  ).then(
+    (result) => {
+      const synced = result.sync.audiences.reduce((n, a) => n + a.synced, 0)
+      const errored = result.sync.audiences.reduce((n, a) => n + a.errored, 0)
+      console.log(
+        `Soak: ${result.events.toLocaleString('en-US')} events over 5 audiences, ${(Date.now() - started) / 1000} s`
+      )
+      console.log(`  synced ${synced}, errored ${errored}, event retries ${result.sync.retries}`)
+      console.log(`  requests: ${JSON.stringify(result.requests)}`)
+      console.log(`  faults injected: ${JSON.stringify(result.faults)}`)
+      console.log(`  lists exact: ${result.mismatches.length === 0 ? 'yes' : JSON.stringify(result.mismatches)}`)
+      console.log(
+        `  duplicate lists: ${result.duplicateLists.length}, unexpected lists: ${result.unexpectedLists.length}`
+      )
+      const passed = soakPassed(result)
+      console.log(passed ? 'PASS: every list holds exactly its members.' : 'FAIL')
+      process.exit(passed ? 0 : 1)
+    },
+    (error: Error) => {
+      process.stderr.write(`${error.stack ?? error.message}\n`)
+      process.exit(1)
+    }
+  )
 }

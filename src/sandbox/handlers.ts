@@ -148,7 +148,7 @@ export function amend(context: CallContext, listId: string, body: unknown): Hand
     throw sandboxErrors.invalidRequestBody('data.attributes.identifiers: every identifier must be a string')
   }
 
-  const sorted = sortIdentifiers(identifierType, identifiers as string[])
+  const sorted = sortIdentifiers(identifierType, identifiers)
   const now = context.options.now()
   if (operation === 'add') context.state.add(list, identifierType, sorted.valid, now)
   else context.state.remove(list, identifierType, sorted.valid, now)

@@ -30,7 +30,12 @@ describe('cutBatches', () => {
       { type: 'identify', userId: 'y', traits: { email: 'y@example.com' }, context: { personas } },
       { type: 'identify', userId: 'z', traits: { a: 'yes' }, context: { personas } },
       // Not an audience: the syncAudience preset does not subscribe to it.
-      { type: 'identify', userId: 'j', traits: { a: true }, context: { personas: { ...personas, computation_class: 'journey_step' } } },
+      {
+        type: 'identify',
+        userId: 'j',
+        traits: { a: true },
+        context: { personas: { ...personas, computation_class: 'journey_step' } }
+      },
       { type: 'track', event: 'Order Completed', properties: { a: true }, context: { personas } }
     ] as unknown as SegmentEvent[]
     const events = [
@@ -62,7 +67,9 @@ describe('cutBatches', () => {
   })
 
   it('within a run of one operation, fills one batch per preset however Track and Identify events alternate', () => {
-    const events = [1, 2, 3, 4, 5, 6, 7].map((n) => engageEvent(`u${n}`, 'a', true, `u${n}@example.com`, n, n % 2 ? 'identify' : 'track'))
+    const events = [1, 2, 3, 4, 5, 6, 7].map((n) =>
+      engageEvent(`u${n}`, 'a', true, `u${n}@example.com`, n, n % 2 ? 'identify' : 'track')
+    )
     events.push(exit(2), engageEvent('u3', 'a', false, 'u3@example.com', 9, 'identify'), exit(4))
     const { batches } = cutBatches(events, 3)
     expect(batches.map((b) => [b.action, b.operation, b.events.map((e) => e.userId)])).toEqual([
@@ -87,8 +94,10 @@ describe('cutBatches', () => {
     })
   })
 
-  it('routes to the destination\'s own presets, whose subscriptions are the ones routeOf mirrors', () => {
-    expect(presetFor('syncAudience').subscribe).toBe('type = "identify" and context.personas.computation_class = "audience"')
+  it("routes to the destination's own presets, whose subscriptions are the ones routeOf mirrors", () => {
+    expect(presetFor('syncAudience').subscribe).toBe(
+      'type = "identify" and context.personas.computation_class = "audience"'
+    )
     expect(presetFor('addUserToAudience').subscribe).toBe('type = "track" and event = "Audience Entered"')
     expect(presetFor('removeUserFromAudience').subscribe).toBe('type = "track" and event = "Audience Exited"')
   })
@@ -118,7 +127,7 @@ describe('generateEngageStream in identify mode', () => {
 })
 
 describe('audienceKeysOf', () => {
-  it('reads each event\'s audience key as the whole preset mapping does, in order, in one pass over the batch', () => {
+  it("reads each event's audience key as the whole preset mapping does, in order, in one pass over the batch", () => {
     const personas = { computation_class: 'audience', computation_key: 'from_personas' }
     const events = [
       enter(1),
@@ -133,7 +142,9 @@ describe('audienceKeysOf', () => {
       const keys = audienceKeysOf(mapping, events)
       expect(keys).toEqual(['a', 'b', 'from_personas', '(no audience key)', 'a'])
       // The same as applying the whole mapping to each event on its own.
-      const oneByOne = events.map((event) => (transform(mapping as never, event as never) as { audience_key?: string }).audience_key)
+      const oneByOne = events.map(
+        (event) => (transform(mapping as never, event as never) as { audience_key?: string }).audience_key
+      )
       expect(keys).toEqual(oneByOne.map((key) => key ?? '(no audience key)'))
       // And the whole mapping, applied the same way, gives each event's payload exactly as transform does.
       expect(mapEvents(mapping, events)).toEqual(events.map((event) => transform(mapping as never, event as never)))

@@ -43,7 +43,12 @@ describe('a whole sync of identify-mode events against the sandbox', () => {
 
     expectExactSync(events, result)
     const totals = [...expectedTallies(events).values()].reduce(
-      (s, t) => ({ entered: s.entered + t.entered, exited: s.exited + t.exited, missing: s.missing + t.missing, malformed: s.malformed + t.malformed }),
+      (s, t) => ({
+        entered: s.entered + t.entered,
+        exited: s.exited + t.exited,
+        missing: s.missing + t.missing,
+        malformed: s.malformed + t.malformed
+      }),
       { entered: 0, exited: 0, missing: 0, malformed: 0 }
     )
     expect(totals.entered).toBe(events.length - 600)
@@ -62,7 +67,9 @@ describe('a whole sync of identify-mode events against the sandbox', () => {
     const options = { entered: 1000, exited: 250, seed: 4 }
     const events = mixByUser(generateEngageStream(options), generateEngageStream({ ...options, mode: 'identify' }))
     const { batches } = cutBatches(events, 100)
-    expect(new Set(batches.map((b) => b.action))).toEqual(new Set(['addUserToAudience', 'removeUserFromAudience', 'syncAudience']))
+    expect(new Set(batches.map((b) => b.action))).toEqual(
+      new Set(['addUserToAudience', 'removeUserFromAudience', 'syncAudience'])
+    )
 
     const result = await runSync({ events, settings, batchSize: 100, concurrency: 4 })
 
@@ -72,7 +79,7 @@ describe('a whole sync of identify-mode events against the sandbox', () => {
   })
 
   it.each(['identify', 'mixed'] as const)(
-    'keeps each user\'s entries and exits in order when the same users enter, exit and enter again (%s)',
+    "keeps each user's entries and exits in order when the same users enter, exit and enter again (%s)",
     async (mode) => {
       const stream = { events: 1500, audiences: 3, users: 120, waves: 7, seed: 5 }
       const identify = generateSoakStream({ ...stream, mode: 'identify' })
@@ -86,7 +93,10 @@ describe('a whole sync of identify-mode events against the sandbox', () => {
       events.forEach((event, i) => {
         const audience = (event.context?.personas as { computation_key: string }).computation_key
         const key = `${event.userId}/${audience}`
-        const entered = event.type === 'track' ? event.event === 'Audience Entered' : (event.traits as Record<string, boolean>)[audience]
+        const entered =
+          event.type === 'track'
+            ? event.event === 'Audience Entered'
+            : (event.traits as Record<string, boolean>)[audience]
         if (!entered) lastExit.set(key, i)
         else if (lastExit.has(key)) reentries++
       })
@@ -100,14 +110,22 @@ describe('npm start with identify-mode events', () => {
 
   it('--identify generates identify-mode events, syncs them and counts entries and exits; exit code 0', async () => {
     const streams = io()
-    const code = await runCli(['--identify', '--entered', '1500', '--exited', '200', '--seed', '8', '--json'], { ...streams, env: {} })
+    const code = await runCli(['--identify', '--entered', '1500', '--exited', '200', '--seed', '8', '--json'], {
+      ...streams,
+      env: {}
+    })
     expect(code).toBe(0)
     const report = JSON.parse(streams.out())
     expect(report.ok).toBe(true)
     expect(report.ignored).toBe(0)
     const events = generateEngageStream({ entered: 1500, exited: 200, seed: 8, mode: 'identify' })
     const expected = expectedMembership(events)
-    expect(report.audiences).toEqual(expectedAudiences(events, report.audiences.map((a: { audience: string; listId: string }) => ({ name: a.audience, id: a.listId }))))
+    expect(report.audiences).toEqual(
+      expectedAudiences(
+        events,
+        report.audiences.map((a: { audience: string; listId: string }) => ({ name: a.audience, id: a.listId }))
+      )
+    )
     for (const audience of report.audiences) {
       expect(report.listSizes[audience.audience]).toBe(expected.get(audience.audience)?.size)
     }
@@ -118,7 +136,10 @@ describe('npm start with identify-mode events', () => {
 
   it('--identify --dry-run counts entries and exits per audience', async () => {
     const streams = io()
-    const code = await runCli(['--identify', '--dry-run', '--entered', '300', '--exited', '30', '--json'], { ...streams, env: {} })
+    const code = await runCli(['--identify', '--dry-run', '--entered', '300', '--exited', '30', '--json'], {
+      ...streams,
+      env: {}
+    })
     expect(code).toBe(0)
     const plan = JSON.parse(streams.out())
     expect(plan.ignored).toBe(0)

@@ -7,7 +7,10 @@ import { expectListsExactly } from './expected'
 const session = sandboxPerTest()
 
 /** A sync of `events` against a sandbox allowing `limit` calls a minute, on a simulated clock. */
-async function pacedRun(limit: number, events = generateEngageStream({ entered: 900, exited: 0, seed: 5, audiences: ['a', 'b', 'c'] })) {
+async function pacedRun(
+  limit: number,
+  events = generateEngageStream({ entered: 900, exited: 0, seed: 5, audiences: ['a', 'b', 'c'] })
+) {
   let clock = Date.UTC(2026, 10, 22, 10, 0, 0)
   await session.restart({ rateLimitPerMinute: limit, now: () => clock })
   const result = await runSync({

@@ -23,7 +23,10 @@ describe('a whole sync against the sandbox', () => {
     expect(result.audiences).toEqual(expectedAudiences(events, lists))
     const tallies = expectedTallies(events)
     // The stream really exercises what it claims to.
-    const totals = [...tallies.values()].reduce((s, t) => ({ exited: s.exited + t.exited, missing: s.missing + t.missing, malformed: s.malformed + t.malformed }), { exited: 0, missing: 0, malformed: 0 })
+    const totals = [...tallies.values()].reduce(
+      (s, t) => ({ exited: s.exited + t.exited, missing: s.missing + t.missing, malformed: s.malformed + t.malformed }),
+      { exited: 0, missing: 0, malformed: 0 }
+    )
     expect(totals.exited).toBe(800)
     expect(totals.missing).toBeGreaterThan(0)
     expect(totals.malformed).toBeGreaterThan(0)

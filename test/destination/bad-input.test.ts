@@ -21,7 +21,9 @@ function permissiveCriteo() {
     const id = uri.split('/').slice(-2)[0]
     const ids = (body as { data: { attributes: { identifiers: string[] } } }).data.attributes.identifiers
     amended.set(created[Number(id) - 1], [...(amended.get(created[Number(id) - 1]) ?? []), ...ids])
-    return { data: { attributes: { contactListId: Number(id), nbValidIdentifiers: ids.length, nbInvalidIdentifiers: 0 } } }
+    return {
+      data: { attributes: { contactListId: Number(id), nbValidIdentifiers: ids.length, nbInvalidIdentifiers: 0 } }
+    }
   })
   return { scope, created, amended }
 }
@@ -31,7 +33,9 @@ afterEach(() => {
 })
 
 function blankAudience(): SegmentEvent {
-  const event = audienceEvent({ email: 'x@example.com', audience: '  ' }) as unknown as { context: { personas: object } }
+  const event = audienceEvent({ email: 'x@example.com', audience: '  ' }) as unknown as {
+    context: { personas: object }
+  }
   event.context.personas = {}
   return event as unknown as SegmentEvent
 }
@@ -50,7 +54,12 @@ describe('a batch full of bad input', () => {
     ['a 10,000-character email', audienceEvent({ email: `${'a'.repeat(10_000)}` }), 400, NOT_AN_EMAIL],
     ['an emoji email', audienceEvent({ email: '😀😀😀' }), 400, NOT_AN_EMAIL],
     ['a blank audience key with no computation key', blankAudience(), 400, MISSING_AUDIENCE_KEY],
-    ['no context at all', { type: 'track', event: 'Audience Entered', properties: {} } as unknown as SegmentEvent, 400, /audience_key/]
+    [
+      'no context at all',
+      { type: 'track', event: 'Audience Entered', properties: {} } as unknown as SegmentEvent,
+      400,
+      /audience_key/
+    ]
   ]
 
   it.each(cases)('%s: its own 400, while every good event of the batch is synced', async (_, bad, status, message) => {

@@ -64,7 +64,10 @@ function existingList(listId = '101', name = 'first_time_shopper') {
   const amendments: Recorder = { bodies: [] }
   const scope = criteo()
   tokenOk(scope)
-  scope.post(`${SEGMENTS}/search`, searchBody()).query({ limit: 100, offset: 0 }).reply(200, searchPage([{ id: listId, name }]))
+  scope
+    .post(`${SEGMENTS}/search`, searchBody())
+    .query({ limit: 100, offset: 0 })
+    .reply(200, searchPage([{ id: listId, name }]))
   acceptAmendments(scope, listId, amendments)
   return { scope, amendments }
 }
@@ -122,7 +125,8 @@ describe('identifiers', () => {
     const missing = {
       status: 400,
       errortype: 'PAYLOAD_VALIDATION_FAILED',
-      errormessage: 'Missing identifier: this event has no email address, mobile advertising id, identityLink or GUM id to sync.',
+      errormessage:
+        'Missing identifier: this event has no email address, mobile advertising id, identityLink or GUM id to sync.',
       errorreporter: 'INTEGRATIONS'
     }
     expect(result).toEqual([
@@ -148,11 +152,12 @@ describe('identifiers', () => {
   it('reports an identifier that Criteo sampled as invalid as not synced', async () => {
     const scope = criteo()
     tokenOk(scope)
-    scope.post(`${SEGMENTS}/search`).query(true).reply(200, searchPage([{ id: '101', name: 'first_time_shopper' }]))
-    const odd = hash('odd@example.com')
     scope
-      .patch(`${SEGMENTS}/101/contact-list`)
-      .reply(200, amendmentOk('101', 'add', 1, [odd]))
+      .post(`${SEGMENTS}/search`)
+      .query(true)
+      .reply(200, searchPage([{ id: '101', name: 'first_time_shopper' }]))
+    const odd = hash('odd@example.com')
+    scope.patch(`${SEGMENTS}/101/contact-list`).reply(200, amendmentOk('101', 'add', 1, [odd]))
     const result = await runBatch([
       audienceEvent({ email: 'ann@example.com', userId: 'ann' }),
       audienceEvent({ email: 'odd@example.com', userId: 'odd' })
@@ -176,14 +181,21 @@ describe('limits and batch-wide checks', () => {
     const amendments: Recorder = { bodies: [] }
     const scope = criteo()
     tokenOk(scope)
-    scope.post(`${SEGMENTS}/search`).query(true).reply(200, searchPage([{ id: '101', name: 'first_time_shopper' }]))
+    scope
+      .post(`${SEGMENTS}/search`)
+      .query(true)
+      .reply(200, searchPage([{ id: '101', name: 'first_time_shopper' }]))
     acceptAmendments(scope, '101', amendments, 2)
-    const events = Array.from({ length: 60_000 }, (_, i) => audienceEvent({ email: `user${i}@example.com`, userId: `u${i}` }))
+    const events = Array.from({ length: 60_000 }, (_, i) =>
+      audienceEvent({ email: `user${i}@example.com`, userId: `u${i}` })
+    )
 
     const result = await runBatch(events)
 
     expect(scope.isDone()).toBe(true)
-    const sizes = amendments.bodies.map((b) => (b as ReturnType<typeof amendmentBody>).data.attributes.identifiers.length)
+    const sizes = amendments.bodies.map(
+      (b) => (b as ReturnType<typeof amendmentBody>).data.attributes.identifiers.length
+    )
     expect(sizes).toEqual([50_000, 10_000])
     const sent = amendments.bodies.flatMap((b) => (b as ReturnType<typeof amendmentBody>).data.attributes.identifiers)
     expect(sent).toEqual(events.map((_, i) => hash(`user${i}@example.com`)))

@@ -2,11 +2,7 @@ import { Destination, IntegrationError } from '@segment/actions-core'
 import type { SegmentEvent } from '@segment/actions-core'
 import definition from '../../src/destinations/criteo-audiences'
 import { resetCriteoCaches } from '../../src/destinations/criteo-audiences/criteo/client'
-import {
-  GUM_CALLER_ID_MISSING,
-  NOT_A_MADID,
-  ZEROED_MADID
-} from '../../src/destinations/criteo-audiences/identifiers'
+import { GUM_CALLER_ID_MISSING, NOT_A_MADID, ZEROED_MADID } from '../../src/destinations/criteo-audiences/identifiers'
 import { NO_CONSENT, UNKNOWN_MEMBERSHIP } from '../../src/destinations/criteo-audiences/plan'
 import {
   acceptAmendments,
@@ -54,7 +50,7 @@ function expectSent(amendments: Recorder, expected: unknown[]) {
 function withContext(event: SegmentEvent, extra: Record<string, Record<string, unknown>>): SegmentEvent {
   const context = { ...(event.context as Record<string, Record<string, unknown>>) }
   for (const [key, value] of Object.entries(extra)) context[key] = { ...context[key], ...value }
-  return { ...event, context } as SegmentEvent
+  return { ...event, context }
 }
 
 const IDFA = '6D92078A-8246-4BA4-AE5B-76104861E7DC'
@@ -98,7 +94,7 @@ describe('identifiers besides email', () => {
     ])
   })
 
-  it("sends the email of an event whose madid is bad, and says the madid was refused and the email synced", async () => {
+  it('sends the email of an event whose madid is bad, and says the madid was refused and the email synced', async () => {
     const { scope, amendments } = criteoWith()
     acceptAmendments(scope, '101', amendments)
     const ann = withContext(audienceEvent({ email: 'ann@example.com' }), { device: { advertisingId: 'not-a-madid' } })
@@ -128,14 +124,21 @@ describe('identifiers besides email', () => {
     expect(scope.isDone()).toBe(true)
     expect(amendments.bodies).toEqual([amendmentBody('add', [hash('ann@example.com')])])
     expect(result).toEqual([
-      { status: 400, errortype: 'PAYLOAD_VALIDATION_FAILED', errormessage: GUM_CALLER_ID_MISSING, errorreporter: 'INTEGRATIONS' },
+      {
+        status: 400,
+        errortype: 'PAYLOAD_VALIDATION_FAILED',
+        errormessage: GUM_CALLER_ID_MISSING,
+        errorreporter: 'INTEGRATIONS'
+      },
       success('101', 'first_time_shopper', hash('ann@example.com'))
     ])
   })
 
   it('refuses an event whose only identifier is an all-zero IDFA, without a request', async () => {
     const { scope } = criteoWith()
-    const limited = withContext(audienceEvent({}), { device: { advertisingId: '00000000-0000-0000-0000-000000000000' } })
+    const limited = withContext(audienceEvent({}), {
+      device: { advertisingId: '00000000-0000-0000-0000-000000000000' }
+    })
 
     const result = await runBatch([limited])
 
@@ -283,7 +286,9 @@ describe('a Criteo list chosen in the mapping', () => {
     const mapping = { list_id: '777' }
 
     const results = await Promise.all(
-      ['ann', 'bob', 'cy'].map((name) => runBatch([audienceEvent({ email: `${name}@example.com`, userId: name })], { mapping }))
+      ['ann', 'bob', 'cy'].map((name) =>
+        runBatch([audienceEvent({ email: `${name}@example.com`, userId: name })], { mapping })
+      )
     )
 
     expect(results).toEqual(['ann', 'bob', 'cy'].map((name) => [chosen('777', `${name}@example.com`)]))
@@ -295,7 +300,11 @@ describe('a Criteo list chosen in the mapping', () => {
     const page1 = Array.from({ length: 100 }, (_, i) => ({ id: String(1000 + i), name: i === 0 ? 'vip' : `list_${i}` }))
     const scope = criteo()
     tokenOk(scope)
-    scope.post(`${SEGMENTS}/search`, searchBody()).query({ limit: 100, offset: 0 }).times(2).reply(200, searchPage(page1, 101))
+    scope
+      .post(`${SEGMENTS}/search`, searchBody())
+      .query({ limit: 100, offset: 0 })
+      .times(2)
+      .reply(200, searchPage(page1, 101))
     scope
       .post(`${SEGMENTS}/search`, searchBody())
       .query({ limit: 100, offset: 100 })
@@ -331,9 +340,9 @@ describe('a Criteo list chosen in the mapping', () => {
 
   it('reports a chosen list Criteo says is gone as a 404, creating no list and sending nothing else', async () => {
     const { scope } = criteoWith([{ id: '777', name: 'loyal_customers' }])
-    scope
-      .patch(`${SEGMENTS}/777/contact-list`, amendmentBody('add', [hash('ann@example.com')]))
-      .reply(404, { errors: [{ code: 'audience-invalid', title: 'Audience is not found, please choose a valid audience' }] })
+    scope.patch(`${SEGMENTS}/777/contact-list`, amendmentBody('add', [hash('ann@example.com')])).reply(404, {
+      errors: [{ code: 'audience-invalid', title: 'Audience is not found, please choose a valid audience' }]
+    })
 
     const result = await runBatch([audienceEvent({ email: 'ann@example.com' })], { mapping: { list_id: '777' } })
 
@@ -392,7 +401,9 @@ describe('the Criteo list drop-down', () => {
   it('shows refused credentials as an error of the drop-down instead of throwing', async () => {
     const scope = criteo()
       .post('/oauth2/token')
-      .reply(401, { errors: [{ type: 'authentication', code: 'invalid-client-credentials', title: 'Bad credentials' }] })
+      .reply(401, {
+        errors: [{ type: 'authentication', code: 'invalid-client-credentials', title: 'Bad credentials' }]
+      })
     expect(await listChoices()).toEqual({
       choices: [],
       error: {
@@ -408,7 +419,9 @@ describe('the Criteo list drop-down', () => {
 describe('audiences Engage links to a Criteo list', () => {
   it('links a new Engage audience to the existing list of the same name', async () => {
     const { scope } = criteoWith([{ id: '101', name: 'vip' }])
-    expect(await new Destination(definition).createAudience({ settings, audienceName: 'vip' })).toEqual({ externalId: '101' })
+    expect(await new Destination(definition).createAudience({ settings, audienceName: 'vip' })).toEqual({
+      externalId: '101'
+    })
     expect(scope.isDone()).toBe(true)
   })
 
@@ -422,7 +435,9 @@ describe('audiences Engage links to a Criteo list', () => {
       })
       .reply(200, { data: [{ id: '202', type: 'AudienceSegment' }], errors: [], warnings: [] })
 
-    expect(await new Destination(definition).createAudience({ settings, audienceName: 'vip' })).toEqual({ externalId: '202' })
+    expect(await new Destination(definition).createAudience({ settings, audienceName: 'vip' })).toEqual({
+      externalId: '202'
+    })
     expect(scope.isDone()).toBe(true)
     expect(creates).toEqual([
       { data: [{ attributes: { advertiserId: '12345', name: 'vip', description: 'vip', contactList: {} } }] }
@@ -431,7 +446,9 @@ describe('audiences Engage links to a Criteo list', () => {
 
   it("confirms a linked list that the advertiser's search shows", async () => {
     const { scope } = criteoWith([{ id: '101', name: 'vip' }])
-    expect(await new Destination(definition).getAudience({ settings, externalId: '101' })).toEqual({ externalId: '101' })
+    expect(await new Destination(definition).getAudience({ settings, externalId: '101' })).toEqual({
+      externalId: '101'
+    })
     expect(scope.isDone()).toBe(true)
   })
 
@@ -459,14 +476,19 @@ describe('audiences Engage links to a Criteo list', () => {
     expect(scope.isDone()).toBe(true)
     expect(amendments.bodies).toEqual([amendmentBody('add', [hash('ann@example.com')])])
     expect(result).toEqual([
-      { status: 200, sent: { list_id: '555', email: hash('ann@example.com') }, body: { contactListId: '555', operation: 'add' } }
+      {
+        status: 200,
+        sent: { list_id: '555', email: hash('ann@example.com') },
+        body: { contactListId: '555', operation: 'add' }
+      }
     ])
   })
 })
 
 describe('the consent gate', () => {
   const consent = { consent: { '@path': '$.context.traits.ads_consent' } }
-  const withConsent = (event: SegmentEvent, adsConsent: boolean) => withContext(event, { traits: { ads_consent: adsConsent } })
+  const withConsent = (event: SegmentEvent, adsConsent: boolean) =>
+    withContext(event, { traits: { ads_consent: adsConsent } })
 
   it('adds users who consented or whose consent is unknown, and refuses those who did not, sending nothing for them', async () => {
     const { scope, amendments } = criteoWith()

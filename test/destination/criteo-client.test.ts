@@ -50,12 +50,18 @@ describe('access tokens', () => {
     tokenOk(scope, 'token-1', 900)
     tokenOk(scope, 'token-2', 900)
     searchFinds(scope)
-    scope.patch(`${SEGMENTS}/101/contact-list`).matchHeader('authorization', 'Bearer token-1').reply(200, amendmentOkFor(1))
+    scope
+      .patch(`${SEGMENTS}/101/contact-list`)
+      .matchHeader('authorization', 'Bearer token-1')
+      .reply(200, amendmentOkFor(1))
     expect(await runBatch([ann()])).toEqual([annSynced()])
 
     now.mockReturnValue(1_000_000 + (900 - 60) * 1000)
     const later = criteo()
-    later.patch(`${SEGMENTS}/101/contact-list`).matchHeader('authorization', 'Bearer token-2').reply(200, amendmentOkFor(1))
+    later
+      .patch(`${SEGMENTS}/101/contact-list`)
+      .matchHeader('authorization', 'Bearer token-2')
+      .reply(200, amendmentOkFor(1))
     expect(await runBatch([ann()])).toEqual([annSynced()])
     expect(scope.isDone()).toBe(true)
     expect(later.isDone()).toBe(true)
@@ -127,7 +133,9 @@ describe('access tokens', () => {
   it('fails every event with a clear, non-retryable error when the credentials are wrong, without revealing them', async () => {
     const scope = criteo()
       .post('/oauth2/token')
-      .reply(401, { errors: [{ type: 'authentication', code: 'invalid-client-credentials', title: 'Bad credentials' }] })
+      .reply(401, {
+        errors: [{ type: 'authentication', code: 'invalid-client-credentials', title: 'Bad credentials' }]
+      })
 
     const result = await runBatch([ann(), audienceEvent({ email: 'bob@example.com', audience: 'vip' })])
 
@@ -147,8 +155,15 @@ describe('access tokens', () => {
     const scope = criteo()
     tokenOk(scope, 'token-a', 900, tokens)
     tokenOk(scope, 'token-b', 900, tokens)
-    scope.post(`${SEGMENTS}/search`).query(true).times(2).reply(200, searchPage([{ id: '101', name: 'first_time_shopper' }]))
-    scope.patch(`${SEGMENTS}/101/contact-list`).matchHeader('authorization', 'Bearer token-a').reply(200, amendmentOkFor(1))
+    scope
+      .post(`${SEGMENTS}/search`)
+      .query(true)
+      .times(2)
+      .reply(200, searchPage([{ id: '101', name: 'first_time_shopper' }]))
+    scope
+      .patch(`${SEGMENTS}/101/contact-list`)
+      .matchHeader('authorization', 'Bearer token-a')
+      .reply(200, amendmentOkFor(1))
     const b = criteo()
       .patch(`${SEGMENTS}/101/contact-list`)
       .matchHeader('authorization', 'Bearer token-b')
@@ -172,7 +187,10 @@ describe('finding the list of an audience', () => {
     const scope = criteo()
     tokenOk(scope)
     const firstPage = Array.from({ length: 100 }, (_, i) => ({ id: String(1000 + i), name: `other_${i}` }))
-    scope.post(`${SEGMENTS}/search`, searchBody()).query({ limit: 100, offset: 0 }).reply(200, searchPage(firstPage, 150))
+    scope
+      .post(`${SEGMENTS}/search`, searchBody())
+      .query({ limit: 100, offset: 0 })
+      .reply(200, searchPage(firstPage, 150))
     scope
       .post(`${SEGMENTS}/search`, searchBody())
       .query({ limit: 100, offset: 100 })
@@ -200,9 +218,21 @@ describe('finding the list of an audience', () => {
   })
 
   it.each([
-    ['as an HTTP 400', 400, { errors: [{ code: 'name-must-be-unique', title: 'Another Segment exists with the name: first_time_shopper' }] }],
-    ['as a 200 carrying the item in errors', 200, { data: [], errors: [{ code: 'name-must-be-unique', title: 'Another Segment exists' }], warnings: [] }],
-    ['as a 200 carrying the item in warnings', 200, { data: [], errors: [], warnings: [{ code: 'name-must-be-unique', title: 'Another Segment exists' }] }]
+    [
+      'as an HTTP 400',
+      400,
+      { errors: [{ code: 'name-must-be-unique', title: 'Another Segment exists with the name: first_time_shopper' }] }
+    ],
+    [
+      'as a 200 carrying the item in errors',
+      200,
+      { data: [], errors: [{ code: 'name-must-be-unique', title: 'Another Segment exists' }], warnings: [] }
+    ],
+    [
+      'as a 200 carrying the item in warnings',
+      200,
+      { data: [], errors: [], warnings: [{ code: 'name-must-be-unique', title: 'Another Segment exists' }] }
+    ]
   ])('uses the list another worker created first, when Criteo reports the name taken %s', async (_, status, body) => {
     const scope = criteo()
     tokenOk(scope)
@@ -247,9 +277,9 @@ describe('finding the list of an audience', () => {
 
     const amendments: Recorder = { bodies: [] }
     const later = criteo()
-    later
-      .patch(`${SEGMENTS}/101/contact-list`)
-      .reply(404, { errors: [{ code: 'audience-invalid', title: 'Audience is not found, please choose a valid audience' }] })
+    later.patch(`${SEGMENTS}/101/contact-list`).reply(404, {
+      errors: [{ code: 'audience-invalid', title: 'Audience is not found, please choose a valid audience' }]
+    })
     searchFinds(later, [])
     later.post(`${SEGMENTS}/create`).reply(200, { data: [{ id: '505' }], errors: [], warnings: [] })
     acceptAmendments(later, '505', amendments)
@@ -289,13 +319,15 @@ describe('failures Segment should retry', () => {
     const scope = criteo()
     tokenOk(scope)
     searchFinds(scope)
-    scope
-      .patch(`${SEGMENTS}/101/contact-list`)
-      .reply(429, { errors: [{ type: 'quota', code: 'too-many-requests', title: 'Rate limit exceeded' }] }, {
+    scope.patch(`${SEGMENTS}/101/contact-list`).reply(
+      429,
+      { errors: [{ type: 'quota', code: 'too-many-requests', title: 'Rate limit exceeded' }] },
+      {
         'x-ratelimit-limit': '250',
         'x-ratelimit-remaining': '0',
         'x-ratelimit-reset': '1795000000'
-      })
+      }
+    )
 
     expect(await runBatch([ann()])).toEqual([
       {
@@ -335,7 +367,8 @@ describe('failures Segment should retry', () => {
     expect(result).toMatchObject({
       status: 503,
       errortype: 'RETRYABLE_ERROR',
-      errormessage: 'Adding users to Criteo list 101 ("first_time_shopper") failed: could not reach Criteo (ECONNRESET).'
+      errormessage:
+        'Adding users to Criteo list 101 ("first_time_shopper") failed: could not reach Criteo (ECONNRESET).'
     })
   })
 
@@ -351,7 +384,8 @@ describe('failures Segment should retry', () => {
       expect(result).toMatchObject({
         status: 504,
         errortype: 'RETRYABLE_ERROR',
-        errormessage: 'Adding users to Criteo list 101 ("first_time_shopper") failed: Criteo did not answer within 0.1 s.'
+        errormessage:
+          'Adding users to Criteo list 101 ("first_time_shopper") failed: Criteo did not answer within 0.1 s.'
       })
     } finally {
       delete process.env.CRITEO_REQUEST_TIMEOUT_MS
@@ -361,7 +395,10 @@ describe('failures Segment should retry', () => {
   it('never takes a list id out of a search answer of an unexpected shape', async () => {
     const scope = criteo()
     tokenOk(scope)
-    scope.post(`${SEGMENTS}/search`).query(true).reply(200, { data: [{ name: 'first_time_shopper' }] })
+    scope
+      .post(`${SEGMENTS}/search`)
+      .query(true)
+      .reply(200, { data: [{ name: 'first_time_shopper' }] })
 
     const [result] = await runBatch([ann()])
     expect(result).toMatchObject({
@@ -378,7 +415,14 @@ function amendmentOkFor(count: number) {
   return {
     data: {
       type: 'ContactlistAmendment',
-      attributes: { contactListId: 101, operation: 'add', identifierType: 'email', nbValidIdentifiers: count, nbInvalidIdentifiers: 0, sampleInvalidIdentifiers: [] }
+      attributes: {
+        contactListId: 101,
+        operation: 'add',
+        identifierType: 'email',
+        nbValidIdentifiers: count,
+        nbInvalidIdentifiers: 0,
+        sampleInvalidIdentifiers: []
+      }
     },
     errors: [],
     warnings: []
@@ -395,7 +439,9 @@ describe('a batch whose lookups fail', () => {
       })
       .reply(401, { error: 'invalid_client' })
     const audiences = ['a1', 'a2', 'a3', 'a4', 'a5', 'a6', 'a7', 'a8']
-    const result = await runBatch(audiences.map((audience, i) => audienceEvent({ email: `u${i}@example.com`, audience })))
+    const result = await runBatch(
+      audiences.map((audience, i) => audienceEvent({ email: `u${i}@example.com`, audience }))
+    )
     expect(tokens.bodies).toHaveLength(1)
     expect(result.map((r) => r.status)).toEqual(audiences.map(() => 401))
     expect(scope.isDone()).toBe(true)

@@ -3,7 +3,18 @@ import type { SegmentEvent } from '@segment/actions-core'
 import definition from '../../src/destinations/criteo-audiences'
 import { resetCriteoCaches } from '../../src/destinations/criteo-audiences/criteo/client'
 import { execFileSync } from 'child_process'
-import { amendmentBody, audienceEvent, criteo, hash, runBatch, searchBody, searchPage, SEGMENTS, settings, tokenOk } from '../helpers'
+import {
+  amendmentBody,
+  audienceEvent,
+  criteo,
+  hash,
+  runBatch,
+  searchBody,
+  searchPage,
+  SEGMENTS,
+  settings,
+  tokenOk
+} from '../helpers'
 
 beforeEach(() => resetCriteoCaches())
 
@@ -22,8 +33,12 @@ describe('the destination as an admin sees it', () => {
   })
 
   it('subscribes the actions to the Engage events of both modes by default, with presets that need no change', () => {
-    expect(definition.actions.addUserToAudience.defaultSubscription).toBe('type = "track" and event = "Audience Entered"')
-    expect(definition.actions.removeUserFromAudience.defaultSubscription).toBe('type = "track" and event = "Audience Exited"')
+    expect(definition.actions.addUserToAudience.defaultSubscription).toBe(
+      'type = "track" and event = "Audience Entered"'
+    )
+    expect(definition.actions.removeUserFromAudience.defaultSubscription).toBe(
+      'type = "track" and event = "Audience Exited"'
+    )
     expect(definition.actions.syncAudience.defaultSubscription).toBe(
       'type = "identify" and context.personas.computation_class = "audience"'
     )
@@ -80,9 +95,13 @@ describe('the destination as an admin sees it', () => {
 
   it('has generated types that match its fields (run `npm run types` after changing a field)', () => {
     // A child process: the generator's formatter loads itself in a way jest's module system does not support.
-    const output = execFileSync(process.execPath, ['-r', 'ts-node/register/transpile-only', 'scripts/generate-types.ts', '--check'], {
-      encoding: 'utf8'
-    })
+    const output = execFileSync(
+      process.execPath,
+      ['-r', 'ts-node/register/transpile-only', 'scripts/generate-types.ts', '--check'],
+      {
+        encoding: 'utf8'
+      }
+    )
     expect(output.trim()).toBe('Generated types are up to date.')
   })
 })
@@ -92,7 +111,10 @@ describe('the mappings read Engage events as Segment sends them', () => {
     const amendments: unknown[] = []
     const scope = criteo()
     tokenOk(scope)
-    scope.post(`${SEGMENTS}/search`, searchBody()).query(true).reply(200, searchPage([{ id: '101', name: 'vip' }]))
+    scope
+      .post(`${SEGMENTS}/search`, searchBody())
+      .query(true)
+      .reply(200, searchPage([{ id: '101', name: 'vip' }]))
     scope
       .patch(`${SEGMENTS}/101/contact-list`, (body) => {
         amendments.push(body)
@@ -113,13 +135,20 @@ describe('the mappings read Engage events as Segment sends them', () => {
 describe('one event at a time (batching off)', () => {
   const subscription = () => {
     const preset = definition.presets?.[0] as { subscribe: string; mapping: Record<string, unknown> }
-    return { subscribe: preset.subscribe, partnerAction: 'addUserToAudience', mapping: { ...preset.mapping, enable_batching: false } }
+    return {
+      subscribe: preset.subscribe,
+      partnerAction: 'addUserToAudience',
+      mapping: { ...preset.mapping, enable_batching: false }
+    }
   }
 
   it('adds the user with one amendment', async () => {
     const scope = criteo()
     tokenOk(scope)
-    scope.post(`${SEGMENTS}/search`).query(true).reply(200, searchPage([{ id: '101', name: 'first_time_shopper' }]))
+    scope
+      .post(`${SEGMENTS}/search`)
+      .query(true)
+      .reply(200, searchPage([{ id: '101', name: 'first_time_shopper' }]))
     scope
       .patch(`${SEGMENTS}/101/contact-list`, amendmentBody('add', [hash('ann@example.com')]))
       .reply(200, { data: { attributes: { contactListId: 101, nbValidIdentifiers: 1, nbInvalidIdentifiers: 0 } } })
@@ -128,7 +157,10 @@ describe('one event at a time (batching off)', () => {
       ...settings,
       subscription: subscription()
     })
-    expect(results[results.length - 1]).toEqual({ data: { contactListId: '101', operation: 'add' }, output: 'Action Executed' })
+    expect(results[results.length - 1]).toEqual({
+      data: { contactListId: '101', operation: 'add' },
+      output: 'Action Executed'
+    })
     expect(scope.isDone()).toBe(true)
   })
 
@@ -174,7 +206,9 @@ describe('testAuthentication', () => {
     scope
       .post(`${SEGMENTS}/search`)
       .query(true)
-      .reply(403, { errors: [{ type: 'access-control', code: 'advertiser-access-denied', title: 'No access to advertiser 12345' }] })
+      .reply(403, {
+        errors: [{ type: 'access-control', code: 'advertiser-access-denied', title: 'No access to advertiser 12345' }]
+      })
     await expect(destination().testAuthentication(settings)).rejects.toThrow(
       'The Client ID and Client Secret are valid, but cannot reach advertiser 12345: Criteo answered HTTP 403 advertiser-access-denied: No access to advertiser 12345. Check the Advertiser ID'
     )

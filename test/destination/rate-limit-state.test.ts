@@ -13,7 +13,10 @@ describe("what Criteo's rate-limit headers said last", () => {
   it('keeps the lowest count left in the current window, per app, for a host that paces its batches', async () => {
     const scope = criteo()
     tokenOk(scope)
-    scope.post(`${SEGMENTS}/search`).query(true).reply(200, searchPage([{ id: '101', name: 'first_time_shopper' }]), window(9, 1_800_000_000))
+    scope
+      .post(`${SEGMENTS}/search`)
+      .query(true)
+      .reply(200, searchPage([{ id: '101', name: 'first_time_shopper' }]), window(9, 1_800_000_000))
     scope.patch(`${SEGMENTS}/101/contact-list`).reply(200, amendmentOk('101', 'add', 1), window(8, 1_800_000_000))
     await runBatch([audienceEvent({ email: 'ann@example.com' })])
     expect(lastRateLimit(settings)).toEqual({ remaining: 8, resetAt: 1_800_000_000_000 })
@@ -32,8 +35,13 @@ describe("what Criteo's rate-limit headers said last", () => {
   it('records a 429 as nothing left until the reset', async () => {
     const scope = criteo()
     tokenOk(scope)
-    scope.post(`${SEGMENTS}/search`).query(true).reply(200, searchPage([{ id: '101', name: 'first_time_shopper' }]))
-    scope.patch(`${SEGMENTS}/101/contact-list`).reply(429, { errors: [{ code: 'rate-limited' }] }, window(0, 1_800_000_000))
+    scope
+      .post(`${SEGMENTS}/search`)
+      .query(true)
+      .reply(200, searchPage([{ id: '101', name: 'first_time_shopper' }]))
+    scope
+      .patch(`${SEGMENTS}/101/contact-list`)
+      .reply(429, { errors: [{ code: 'rate-limited' }] }, window(0, 1_800_000_000))
     const [result] = await runBatch([audienceEvent({ email: 'ann@example.com' })])
     expect(result.status).toBe(429)
     expect(lastRateLimit(settings)).toEqual({ remaining: 0, resetAt: 1_800_000_000_000 })
@@ -42,7 +50,10 @@ describe("what Criteo's rate-limit headers said last", () => {
   it('knows nothing when Criteo sends no such headers', async () => {
     const scope = criteo()
     tokenOk(scope)
-    scope.post(`${SEGMENTS}/search`).query(true).reply(200, searchPage([{ id: '101', name: 'first_time_shopper' }]))
+    scope
+      .post(`${SEGMENTS}/search`)
+      .query(true)
+      .reply(200, searchPage([{ id: '101', name: 'first_time_shopper' }]))
     scope.patch(`${SEGMENTS}/101/contact-list`).reply(200, amendmentOk('101', 'add', 1))
     await runBatch([audienceEvent({ email: 'ann@example.com' })])
     expect(lastRateLimit(settings)).toBeUndefined()

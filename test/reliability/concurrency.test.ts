@@ -12,13 +12,19 @@ async function createExisting(names: string[]) {
   const token = await fetch(`${session.sandbox.url}/oauth2/token`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: settings.client_id, client_secret: settings.client_secret })
+    body: new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: settings.client_id,
+      client_secret: settings.client_secret
+    })
   }).then((r) => r.json() as Promise<{ access_token: string }>)
   for (const name of names) {
     const response = await fetch(`${session.sandbox.url}/2026-07/marketing-solutions/audience-segments/create`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token.access_token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ data: [{ attributes: { advertiserId: settings.advertiser_id, name, description: name, contactList: {} } }] })
+      body: JSON.stringify({
+        data: [{ attributes: { advertiserId: settings.advertiser_id, name, description: name, contactList: {} } }]
+      })
     })
     expect(response.status).toBe(200)
   }

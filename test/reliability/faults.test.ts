@@ -38,7 +38,11 @@ describe('each fault Criteo can throw at an amendment', () => {
   it('a 429 burst is retryable and says when the window resets', async () => {
     await withFaults({ script: [{ kind: 'rateLimit', endpoint: 'amend' }] })
     const [first] = await runBatch([ann()], { settings })
-    expect(first).toMatchObject({ status: 429, errortype: 'RETRYABLE_ERROR', body: { ratelimit_reset: expect.any(Number) } })
+    expect(first).toMatchObject({
+      status: 429,
+      errortype: 'RETRYABLE_ERROR',
+      body: { ratelimit_reset: expect.any(Number) }
+    })
     expect((first.body as { ratelimit_reset: number }).ratelimit_reset % 60).toBe(0)
   })
 
@@ -50,7 +54,8 @@ describe('each fault Criteo can throw at an amendment', () => {
     expect(first).toMatchObject({
       status: 504,
       errortype: 'RETRYABLE_ERROR',
-      errormessage: 'Adding users to Criteo list 100001 ("first_time_shopper") failed: Criteo did not answer within 0.3 s.'
+      errormessage:
+        'Adding users to Criteo list 100001 ("first_time_shopper") failed: Criteo did not answer within 0.3 s.'
     })
     expect(await runBatch([ann()], { settings })).toMatchObject([{ status: 200 }])
     expect(members()).toEqual([hash('ann@example.com')])

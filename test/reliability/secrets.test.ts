@@ -21,7 +21,9 @@ describe('secrets and personal data', () => {
   it('never show up in what the destination writes or in any error message, whatever fails', async () => {
     const written: string[] = []
     for (const method of ['log', 'info', 'warn', 'error', 'debug'] as const) {
-      jest.spyOn(console, method).mockImplementation((...args: unknown[]) => void written.push(args.map(String).join(' ')))
+      jest
+        .spyOn(console, method)
+        .mockImplementation((...args: unknown[]) => void written.push(args.map(String).join(' ')))
     }
     const serverLog: string[] = []
     sandbox = await startSandbox({
@@ -38,10 +40,17 @@ describe('secrets and personal data', () => {
       for (const r of result) if (typeof r.errormessage === 'string') messages.push(r.errormessage)
     }
     const batch = (entered: boolean, offset: number) =>
-      emails.map((email, i) => engageEvent(`u${i}`, `aud_${(i + offset) % 3}`, entered, i % 7 === 0 ? 'broken-address' : email, i))
+      emails.map((email, i) =>
+        engageEvent(`u${i}`, `aud_${(i + offset) % 3}`, entered, i % 7 === 0 ? 'broken-address' : email, i)
+      )
 
     for (let round = 0; round < 12; round++) {
-      collect(await runBatch(batch(round % 2 === 0, round), { settings, action: round % 2 === 0 ? 'addUserToAudience' : 'removeUserFromAudience' }))
+      collect(
+        await runBatch(batch(round % 2 === 0, round), {
+          settings,
+          action: round % 2 === 0 ? 'addUserToAudience' : 'removeUserFromAudience'
+        })
+      )
     }
     // And with a wrong secret: the refusal must not echo it.
     resetCriteoCaches()

@@ -2,7 +2,10 @@ import { generateSoakStream, runSoak, soakPassed } from '../../src/cli/soak'
 
 describe('the soak, short version', () => {
   it('ends with every list exact despite 10% of requests failing', async () => {
-    const result = await runSoak({ events: 4000, audiences: 5, users: 600, waves: 6, seed: 5 }, { faultRate: 0.1, batchSize: 100 })
+    const result = await runSoak(
+      { events: 4000, audiences: 5, users: 600, waves: 6, seed: 5 },
+      { faultRate: 0.1, batchSize: 100 }
+    )
     expect(result.mismatches).toEqual([])
     expect(result.duplicateLists).toEqual([])
     expect(result.unexpectedLists).toEqual([])
@@ -15,7 +18,11 @@ describe('the soak, short version', () => {
   it('interleaves entries and exits of the same users', () => {
     const events = generateSoakStream({ events: 2000, audiences: 5, users: 300, waves: 6, seed: 5 })
     const byUser = new Map<string, string[]>()
-    for (const e of events) byUser.set(`${e.userId}/${(e.properties as { audience_key: string }).audience_key}`, [...(byUser.get(`${e.userId}/${(e.properties as { audience_key: string }).audience_key}`) ?? []), e.event as string])
+    for (const e of events)
+      byUser.set(`${e.userId}/${(e.properties as { audience_key: string }).audience_key}`, [
+        ...(byUser.get(`${e.userId}/${(e.properties as { audience_key: string }).audience_key}`) ?? []),
+        e.event as string
+      ])
     const reentered = [...byUser.values()].filter((seq) => seq.join(',').includes('Audience Exited,Audience Entered'))
     expect(reentered.length).toBeGreaterThan(10)
   })

@@ -22,11 +22,17 @@ describe('criteoError: what a failed call becomes', () => {
     const error = criteoError('Doing it', status, body('some-code', 'Some title'))
     expect(error).toBeInstanceOf(type)
     expect((error as { status?: number }).status).toBe(expectedStatus)
-    expect(error.message).toMatch(new RegExp(`^Doing it failed: Criteo answered HTTP ${status} some-code: Some title\\.`))
+    expect(error.message).toMatch(
+      new RegExp(`^Doing it failed: Criteo answered HTTP ${status} some-code: Some title\\.`)
+    )
   })
 
-  it('gives a 403 and other 4xx a non-retryable code carrying Criteo\'s code and title', () => {
-    const error = criteoError('Adding users', 403, body('audience-invalid', 'Audience is not found')) as IntegrationError
+  it("gives a 403 and other 4xx a non-retryable code carrying Criteo's code and title", () => {
+    const error = criteoError(
+      'Adding users',
+      403,
+      body('audience-invalid', 'Audience is not found')
+    ) as IntegrationError
     expect(error.code).toBe('FORBIDDEN')
     expect(error.message).toBe('Adding users failed: Criteo answered HTTP 403 audience-invalid: Audience is not found.')
   })

@@ -16,7 +16,12 @@ describe('prepareEmail', () => {
     ['an uppercase SHA-256, lowercased, not hashed again', annHash.toUpperCase(), true, { ok: true, value: annHash }],
     ['a SHA-256 with hashing off, as is', ` ${annHash.toUpperCase()} `, false, { ok: true, value: annHash }],
     ['hashing off: the normalized plaintext', ' Ann@Example.com ', false, { ok: true, value: 'ann@example.com' }],
-    ['a subdomain and plus tag', 'a.b+tag@mail.example.co.uk', true, { ok: true, value: sha256Hex('a.b+tag@mail.example.co.uk') }],
+    [
+      'a subdomain and plus tag',
+      'a.b+tag@mail.example.co.uk',
+      true,
+      { ok: true, value: sha256Hex('a.b+tag@mail.example.co.uk') }
+    ],
     ['unicode local part', 'ÉLODIE@exemple.fr', true, { ok: true, value: sha256Hex('élodie@exemple.fr') }],
     ['undefined', undefined, true, { ok: false, reason: MISSING_EMAIL }],
     ['null', null, true, { ok: false, reason: MISSING_EMAIL }],

@@ -23,8 +23,21 @@ const h = sha256Hex
 const ADD = { defaultOperation: 'add' as const }
 
 /** A chunk of emails for the list named `name`, in the shape the plan gives. */
-function emails(name: string, identifiers: string[], events: number[], positions: number[], operation = 'add'): AmendmentChunk {
-  return { target: { kind: 'name', name }, operation, identifierType: 'email', identifiers, events, positions } as AmendmentChunk
+function emails(
+  name: string,
+  identifiers: string[],
+  events: number[],
+  positions: number[],
+  operation = 'add'
+): AmendmentChunk {
+  return {
+    target: { kind: 'name', name },
+    operation,
+    identifierType: 'email',
+    identifiers,
+    events,
+    positions
+  } as AmendmentChunk
 }
 
 describe('planAmendments', () => {
@@ -76,7 +89,12 @@ describe('planAmendments', () => {
 
   it('rejects bad emails by index and keeps the rest', () => {
     const plan = planAmendments(
-      [{ audience_key: 'a' }, { audience_key: 'a', email: 'nope' }, { audience_key: 'a', email: 'x@example.com' }, { audience_key: 'a', email: 42 }],
+      [
+        { audience_key: 'a' },
+        { audience_key: 'a', email: 'nope' },
+        { audience_key: 'a', email: 'x@example.com' },
+        { audience_key: 'a', email: 42 }
+      ],
       ADD
     )
     expect(plan.rejected).toEqual([
@@ -176,8 +194,20 @@ describe('operations', () => {
       emails('a', hashes(150, 250), range(150, 250), range(0, 100)),
       emails('a', hashes(250, 300), range(250, 300), range(0, 50)),
       // Each exited user's two events point at the one identifier they share.
-      emails('a', hashes(0, 100), [...range(0, 100), ...range(300, 400)], [...range(0, 100), ...range(0, 100)], 'remove'),
-      emails('a', hashes(100, 150), [...range(100, 150), ...range(400, 450)], [...range(0, 50), ...range(0, 50)], 'remove')
+      emails(
+        'a',
+        hashes(0, 100),
+        [...range(0, 100), ...range(300, 400)],
+        [...range(0, 100), ...range(0, 100)],
+        'remove'
+      ),
+      emails(
+        'a',
+        hashes(100, 150),
+        [...range(100, 150), ...range(400, 450)],
+        [...range(0, 50), ...range(0, 50)],
+        'remove'
+      )
     ])
   })
 
@@ -224,8 +254,22 @@ describe('identifier types', () => {
       rejected: [],
       chunks: [
         emails('a', [h('x@example.com')], [0], [0]),
-        { target, operation: 'add', identifierType: 'madid', identifiers: [IDFA.toLowerCase()], events: [0, 1], positions: [0, 0] },
-        { target, operation: 'add', identifierType: 'identityLink', identifiers: ['XY1005wXyWPB'], events: [0], positions: [0] },
+        {
+          target,
+          operation: 'add',
+          identifierType: 'madid',
+          identifiers: [IDFA.toLowerCase()],
+          events: [0, 1],
+          positions: [0, 0]
+        },
+        {
+          target,
+          operation: 'add',
+          identifierType: 'identityLink',
+          identifiers: ['XY1005wXyWPB'],
+          events: [0],
+          positions: [0]
+        },
         { target, operation: 'add', identifierType: 'gum', identifiers: ['gum-1'], events: [0], positions: [0] }
       ]
     })
@@ -242,7 +286,10 @@ describe('identifier types', () => {
       ...ADD,
       gumCallerId: noCaller ? undefined : 42
     })
-    expect(plan).toEqual({ rejected: [{ index: 0, reason, kind: 'invalid' }], chunks: [emails('a', [h('x@example.com')], [0], [0])] })
+    expect(plan).toEqual({
+      rejected: [{ index: 0, reason, kind: 'invalid' }],
+      chunks: [emails('a', [h('x@example.com')], [0], [0])]
+    })
   })
 
   it('skips the all-zero advertising id of a user who limited ad tracking, and says so when nothing else is left', () => {
@@ -293,7 +340,10 @@ describe('choosing the list', () => {
 describe('amendmentBody', () => {
   it('is the ContactlistAmendment Criteo documents', () => {
     expect(amendmentBody('remove', 'email', ['abc'])).toEqual({
-      data: { type: 'ContactlistAmendment', attributes: { operation: 'remove', identifierType: 'email', identifiers: ['abc'] } }
+      data: {
+        type: 'ContactlistAmendment',
+        attributes: { operation: 'remove', identifierType: 'email', identifiers: ['abc'] }
+      }
     })
   })
 

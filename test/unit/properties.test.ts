@@ -68,7 +68,8 @@ describe('batch plan properties', () => {
           const events = pairs.map(([e]) => e)
           const operations = pairs.map(([, op]) => op)
           const perAudience = new Map<string, string[]>()
-          for (const chunk of planAmendments(events, { maxPerChunk: max, operations, defaultOperation: 'remove' }).chunks) {
+          for (const chunk of planAmendments(events, { maxPerChunk: max, operations, defaultOperation: 'remove' })
+            .chunks) {
             const name = (chunk.target as { name: string }).name
             perAudience.set(name, [...(perAudience.get(name) ?? []), ...chunk.identifiers])
             chunk.positions.forEach((position) => {

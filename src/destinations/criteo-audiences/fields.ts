@@ -38,7 +38,8 @@ export const audienceFields: Record<string, InputField> = {
   },
   identity_link: {
     label: 'identityLink',
-    description: "The user's LiveRamp identityLink (RampID), if you have one: synced as its own identifier type, as given.",
+    description:
+      "The user's LiveRamp identityLink (RampID), if you have one: synced as its own identifier type, as given.",
     type: 'string'
   },
   gum_id: {
@@ -50,7 +51,7 @@ export const audienceFields: Record<string, InputField> = {
   list_id: {
     label: 'Criteo list',
     description:
-      "Optional: an existing contact list of the advertiser to sync every user of this mapping to, chosen by name from the drop-down (or typed as its id). Leave empty to sync each audience to the list named after it.",
+      'Optional: an existing contact list of the advertiser to sync every user of this mapping to, chosen by name from the drop-down (or typed as its id). Leave empty to sync each audience to the list named after it.',
     type: 'string',
     dynamic: true
   },

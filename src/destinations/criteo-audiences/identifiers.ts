@@ -15,14 +15,15 @@ export const NOT_A_MADID =
   'Not a mobile advertising id: the Mobile advertising ID field must hold an IDFA or AAID (8-4-4-4-12 hexadecimal digits).'
 export const NOT_AN_IDENTITY_LINK =
   'Not an identityLink: the identityLink field must hold one token of at most 512 characters, with no white space.'
-export const NOT_A_GUM_ID = 'Not a GUM id: the GUM ID field must hold one token of at most 512 characters, with no white space.'
+export const NOT_A_GUM_ID =
+  'Not a GUM id: the GUM ID field must hold one token of at most 512 characters, with no white space.'
 export const GUM_CALLER_ID_MISSING =
   'GUM id not synced: the GUM Caller ID setting is empty. Fill it in (digits, as Criteo gave it to you) to sync GUM ids.'
 
 export const MISSING_AUDIENCE_KEY =
   'Missing audience key: this event names no Engage audience (properties.audience_key or context.personas.computation_key), and the mapping chooses no Criteo list.'
 export const NOT_A_LIST_ID =
-  'Not a Criteo list id: the Criteo list field, or the Engage audience\'s external id, must hold digits only.'
+  "Not a Criteo list id: the Criteo list field, or the Engage audience's external id, must hold digits only."
 
 const SHA256_HEX = /^[0-9a-f]{64}$/
 // Deliberately loose: one "@", no white space, a dot in the domain. Criteo does the strict check and counts what it rejects.

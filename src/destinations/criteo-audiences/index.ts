@@ -77,7 +77,11 @@ const destination: AudienceDestinationDefinition<Settings> = {
     async createAudience(request, { settings, audienceName }) {
       assertAdvertiserId(settings.advertiser_id)
       if (typeof audienceName !== 'string' || audienceName.trim() === '') {
-        throw new IntegrationError('Missing audience name: Engage sent none to name the Criteo list after.', ErrorCodes.BAD_REQUEST, 400)
+        throw new IntegrationError(
+          'Missing audience name: Engage sent none to name the Criteo list after.',
+          ErrorCodes.BAD_REQUEST,
+          400
+        )
       }
       return { externalId: await new CriteoClient(request, settings).listId(audienceName) }
     },
@@ -86,7 +90,11 @@ const destination: AudienceDestinationDefinition<Settings> = {
       assertAdvertiserId(settings.advertiser_id)
       const id = String(externalId ?? '').trim()
       if (!/^\d+$/.test(id)) {
-        throw new IntegrationError(`Not a Criteo list id: "${id}". Reconnect the audience to this destination.`, ErrorCodes.BAD_REQUEST, 400)
+        throw new IntegrationError(
+          `Not a Criteo list id: "${id}". Reconnect the audience to this destination.`,
+          ErrorCodes.BAD_REQUEST,
+          400
+        )
       }
       return { externalId: await new CriteoClient(request, settings).checkListId(id, 'engage') }
     }

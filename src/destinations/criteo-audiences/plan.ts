@@ -27,7 +27,8 @@ export type IdentifierType = (typeof IDENTIFIER_TYPES)[number]
  * chose by id in the mapping (checked to belong to the advertiser), or the list Engage linked to the audience
  * (`external_audience_id`, trusted as it is: Engage got it from this destination's `createAudience`).
  */
-export type ListTarget = { kind: 'name'; name: string } | { kind: 'chosen'; id: string } | { kind: 'engage'; id: string }
+export type ListTarget =
+  { kind: 'name'; name: string } | { kind: 'chosen'; id: string } | { kind: 'engage'; id: string }
 
 /** The fields of one event that decide what is sent for it. */
 export interface AudienceEvent {
@@ -124,7 +125,10 @@ class Group {
   readonly events = new IntList()
   readonly slots = new IntList()
 
-  constructor(readonly target: ListTarget, readonly type: IdentifierType) {}
+  constructor(
+    readonly target: ListTarget,
+    readonly type: IdentifierType
+  ) {}
 
   /** Records that event `index` carries `value`, which takes the operation of the last event that carried it. */
   carry(value: string, index: number, operation: Operation): void {
@@ -182,7 +186,10 @@ export function planAmendments(events: readonly AudienceEvent[], options: PlanOp
       continue
     }
 
-    let groups = isBlank(event.list_id) && isBlank(event.external_audience_id) ? byName.get(event.audience_key as string) : undefined
+    let groups =
+      isBlank(event.list_id) && isBlank(event.external_audience_id)
+        ? byName.get(event.audience_key as string)
+        : undefined
     if (groups === undefined) {
       const target = targetOf(event)
       if (typeof target === 'string') {
@@ -270,11 +277,17 @@ function addOtherIdentifiers(
     settle(addOptional(groups, 'madid', madid, index, operation))
   }
   if (event.identity_link !== undefined) {
-    settle(addOptional(groups, 'identityLink', prepareOpaqueId(event.identity_link, NOT_AN_IDENTITY_LINK), index, operation))
+    settle(
+      addOptional(groups, 'identityLink', prepareOpaqueId(event.identity_link, NOT_AN_IDENTITY_LINK), index, operation)
+    )
   }
   if (event.gum_id !== undefined) {
     const gum = prepareOpaqueId(event.gum_id, NOT_A_GUM_ID)
-    settle(gum.ok === true && gumCallerId === undefined ? GUM_CALLER_ID_MISSING : addOptional(groups, 'gum', gum, index, operation))
+    settle(
+      gum.ok === true && gumCallerId === undefined
+        ? GUM_CALLER_ID_MISSING
+        : addOptional(groups, 'gum', gum, index, operation)
+    )
   }
   return result
 }
@@ -290,7 +303,11 @@ function targetOf(event: AudienceEvent): ListTarget | string {
     const id = String(event.list_id).trim()
     return /^\d+$/.test(id) ? { kind: 'chosen', id } : NOT_A_LIST_ID
   }
-  if (event.external_audience_id !== undefined && event.external_audience_id !== null && event.external_audience_id !== '') {
+  if (
+    event.external_audience_id !== undefined &&
+    event.external_audience_id !== null &&
+    event.external_audience_id !== ''
+  ) {
     const id = String(event.external_audience_id).trim()
     return /^\d+$/.test(id) ? { kind: 'engage', id } : NOT_A_LIST_ID
   }
@@ -324,7 +341,14 @@ function chunkGroup(group: Group, max: number, chunks: AmendmentChunk[]): void {
     for (let slot = 0; slot < slotCount; slot++) {
       if (group.ops.at(slot) !== code) continue
       if (!current || current.identifiers.length === max) {
-        current = { target: group.target, operation, identifierType: group.type, identifiers: [], events: [], positions: [] }
+        current = {
+          target: group.target,
+          operation,
+          identifierType: group.type,
+          identifiers: [],
+          events: [],
+          positions: []
+        }
         chunks.push(current)
       }
       chunkOf[slot] = chunks.length - 1

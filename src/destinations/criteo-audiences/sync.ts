@@ -9,7 +9,16 @@ import {
 } from '@segment/actions-core'
 import type { RequestClient } from '@segment/actions-core'
 import { AMENDMENT_CONCURRENCY } from './limits'
-import { AmendmentChunk, AudienceEvent, IDENTIFIER_TYPES, IdentifierType, Operation, planAmendments, Rejection, targetKey } from './plan'
+import {
+  AmendmentChunk,
+  AudienceEvent,
+  IDENTIFIER_TYPES,
+  IdentifierType,
+  Operation,
+  planAmendments,
+  Rejection,
+  targetKey
+} from './plan'
 import { CriteoClient, CriteoCredentials } from './criteo/client'
 import { RateLimitedError } from './criteo/errors'
 
@@ -138,7 +147,10 @@ export class BatchOutcomes {
 }
 
 function isRetryable(error: Error): boolean {
-  return error instanceof RetryableError || !(error instanceof IntegrationError || error instanceof InvalidAuthenticationError)
+  return (
+    error instanceof RetryableError ||
+    !(error instanceof IntegrationError || error instanceof InvalidAuthenticationError)
+  )
 }
 
 async function sendChunk(
@@ -148,13 +160,22 @@ async function sendChunk(
   gumCallerId: number | undefined,
   results: BatchOutcomes
 ) {
-  for (let k = 0; k < chunk.events.length; k++) results.record(chunk.events[k], chunk, chunk.identifiers[chunk.positions[k]])
+  for (let k = 0; k < chunk.events.length; k++)
+    results.record(chunk.events[k], chunk, chunk.identifiers[chunk.positions[k]])
   try {
-    const result = await client.amend(chunk.target, chunk.operation, chunk.identifierType, chunk.identifiers, listId, gumCallerId)
+    const result = await client.amend(
+      chunk.target,
+      chunk.operation,
+      chunk.identifierType,
+      chunk.identifiers,
+      listId,
+      gumCallerId
+    )
     const body = { contactListId: result.contactListId, operation: chunk.operation }
     const invalid = result.sampleInvalidIdentifiers.length > 0 ? new Set(result.sampleInvalidIdentifiers) : undefined
     for (let k = 0; k < chunk.events.length; k++) {
-      if (invalid?.has(chunk.identifiers[chunk.positions[k]])) results.fail(chunk.events[k], new PayloadValidationError(INVALID_IN_CRITEO))
+      if (invalid?.has(chunk.identifiers[chunk.positions[k]]))
+        results.fail(chunk.events[k], new PayloadValidationError(INVALID_IN_CRITEO))
       else results.succeed(chunk.events[k], body)
     }
   } catch (error) {

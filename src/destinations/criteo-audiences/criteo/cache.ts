@@ -5,7 +5,10 @@
 export class ExpiringCache<V> {
   private readonly entries = new Map<string, { value: V; expiresAt: number }>()
 
-  constructor(private readonly maxEntries: number, private readonly now: () => number = () => Date.now()) {}
+  constructor(
+    private readonly maxEntries: number,
+    private readonly now: () => number = () => Date.now()
+  ) {}
 
   get(key: string): V | undefined {
     const entry = this.entries.get(key)

@@ -23,7 +23,14 @@ import {
   tokenError,
   unexpectedResponseError
 } from './errors'
-import { AmendmentResponse, CreateResponse, ListStatistics, SearchResponse, StatisticsResponse, TokenResponse } from './schemas'
+import {
+  AmendmentResponse,
+  CreateResponse,
+  ListStatistics,
+  SearchResponse,
+  StatisticsResponse,
+  TokenResponse
+} from './schemas'
 
 export interface CriteoCredentials {
   advertiser_id: string
@@ -69,7 +76,9 @@ const RATE_LIMIT_STATE_TTL_MS = 2 * 60 * 1000
  * batches itself (npm start) paces them with it, so that it waits for the next window instead of spending requests
  * on 429s; the destination itself never waits.
  */
-export function lastRateLimit(credentials: Pick<CriteoCredentials, 'client_id' | 'client_secret'>): RateLimitState | undefined {
+export function lastRateLimit(
+  credentials: Pick<CriteoCredentials, 'client_id' | 'client_secret'>
+): RateLimitState | undefined {
   return rateLimits.get(credentialsKeyOf(credentials))
 }
 
@@ -120,7 +129,10 @@ interface CallOptions {
 export class CriteoClient {
   private readonly credentialsKey: string
 
-  constructor(private readonly request: RequestClient, private readonly settings: CriteoCredentials) {
+  constructor(
+    private readonly request: RequestClient,
+    private readonly settings: CriteoCredentials
+  ) {
     this.credentialsKey = credentialsKeyOf(settings)
   }
 
@@ -262,7 +274,8 @@ export class CriteoClient {
         method: 'PATCH',
         json: body
       })
-      const listIsGone = (answer.status === 403 || answer.status === 404) && hasProblemCode(answer.body, 'audience-invalid')
+      const listIsGone =
+        (answer.status === 403 || answer.status === 404) && hasProblemCode(answer.body, 'audience-invalid')
       if (listIsGone && target.kind === 'name' && attempt === 1) {
         listIds.deleteIf(this.listKey(target.name), id)
         continue
@@ -376,7 +389,10 @@ export class CriteoClient {
       const id = (await this.searchLists({ names: new Set([name]) })).get(name)
       if (id) return id
       // The list exists but search does not show it yet: a later attempt will.
-      throw new RetryableError(`${what} failed: Criteo says the name is taken, but its search does not show the list yet.`, 503)
+      throw new RetryableError(
+        `${what} failed: Criteo says the name is taken, but its search does not show the list yet.`,
+        503
+      )
     }
     const created = this.parse(what, answer, CreateResponse)
     const id = created.data?.[0]?.id
@@ -468,4 +484,3 @@ export class CriteoClient {
     return parsed.data
   }
 }
-

@@ -38,11 +38,16 @@ export function describeAnswer(status: number, body: unknown): string {
 }
 
 type RetryableStatus = ConstructorParameters<typeof RetryableError>[1]
-const RETRYABLE_STATUSES = new Set<number>([408, 423, 429, 500, 502, 503, 504, 505, 506, 507, 508, 509, 510, 511, 598, 599])
+const RETRYABLE_STATUSES = new Set<number>([
+  408, 423, 429, 500, 502, 503, 504, 505, 506, 507, 508, 509, 510, 511, 598, 599
+])
 
 /** A 429, with when Criteo's rate-limit window resets (epoch seconds), so a caller can wait exactly that long. */
 export class RateLimitedError extends RetryableError {
-  constructor(message: string, readonly resetAt: number | undefined) {
+  constructor(
+    message: string,
+    readonly resetAt: number | undefined
+  ) {
     super(message, 429)
   }
 }
