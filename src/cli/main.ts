@@ -203,7 +203,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       if (!audience.listId) continue
       listSizes[audience.audience] = await client
         .listStatistics(audience.listId)
-        .then((stats) => stats.numberOfIdentifiers)
+        .then((stats) => stats.numberOfIdentifiers ?? null)
         .catch(() => null)
     }
     const ok = result.audiences.every((a) => a.errored === 0)

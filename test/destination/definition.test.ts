@@ -13,7 +13,8 @@ import {
   searchPage,
   SEGMENTS,
   settings,
-  tokenOk
+  tokenOk,
+  amendmentOk
 } from '../helpers'
 
 beforeEach(() => resetCriteoCaches())
@@ -120,7 +121,7 @@ describe('the mappings read Engage events as Segment sends them', () => {
         amendments.push(body)
         return true
       })
-      .reply(200, { data: { attributes: { nbValidIdentifiers: 1, nbInvalidIdentifiers: 0 } } })
+      .reply(200, amendmentOk('101', 'add', 1))
     const event = audienceEvent({ audience: 'vip' }) as { properties: Record<string, unknown>; traits?: object }
     delete event.properties.audience_key
     event.traits = { email: 'ann@example.com' }
@@ -151,7 +152,7 @@ describe('one event at a time (batching off)', () => {
       .reply(200, searchPage([{ id: '101', name: 'first_time_shopper' }]))
     scope
       .patch(`${SEGMENTS}/101/contact-list`, amendmentBody('add', [hash('ann@example.com')]))
-      .reply(200, { data: { attributes: { contactListId: 101, nbValidIdentifiers: 1, nbInvalidIdentifiers: 0 } } })
+      .reply(200, amendmentOk('101', 'add', 1))
     const destination = new Destination(definition)
     const results = await destination.onEvent(audienceEvent({ email: 'ann@example.com' }), {
       ...settings,

@@ -1,5 +1,6 @@
-import { MAX_IDENTIFIERS_PER_AMENDMENT } from './limits'
+import { MAX_IDENTIFIERS_PER_AMENDMENT, MAX_LIST_NAME_LENGTH } from './limits'
 import {
+  audienceKeyTooLong,
   GUM_CALLER_ID_MISSING,
   isSha256Hex,
   isUsableAudienceKey,
@@ -113,13 +114,15 @@ class IntList {
 
 const ADD = 0
 const REMOVE = 1
+/** An add whose consent is false: the identifier is sent neither way, and every event that carried it says so. */
+const NO_CONSENT_ADD = 2
 const OPERATION_CODE = { add: ADD, remove: REMOVE } as const
 
 /** The identifiers of one type for one list: each kept once, with the operation of the last event that carried it. */
 class Group {
   private readonly slotOf = new Map<string, number>()
   readonly values: string[] = []
-  /** By slot: the operation (ADD or REMOVE) of the last event that carried the identifier. */
+  /** By slot: what the last event that carried the identifier says (ADD, REMOVE or NO_CONSENT_ADD). */
   readonly ops = new IntList()
   /** By carrying: the event, and the slot of the identifier it carries, in batch order. */
   readonly events = new IntList()
@@ -130,9 +133,11 @@ class Group {
     readonly type: IdentifierType
   ) {}
 
-  /** Records that event `index` carries `value`, which takes the operation of the last event that carried it. */
-  carry(value: string, index: number, operation: Operation): void {
-    const code = OPERATION_CODE[operation]
+  /**
+   * Records that event `index` carries `value`. The identifier takes what the last event that carried it says: its
+   * operation, and for an add, its consent.
+   */
+  carry(value: string, index: number, code: number): void {
     let slot = this.slotOf.get(value)
     if (slot === undefined) {
       slot = this.values.length
@@ -206,11 +211,9 @@ export function planAmendments(events: readonly AudienceEvent[], options: PlanOp
       }
     }
 
-    if (operation === 'add' && event.consent === false) {
-      reject(index, NO_CONSENT, 'no-consent')
-      continue
-    }
-
+    // The consent gate is the last event's to decide, like the operation: an add without consent is carried too, so that
+    // it overrides an earlier add of the same user in the batch, and is decided once every event is read.
+    const code = operation === 'add' && event.consent === false ? NO_CONSENT_ADD : OPERATION_CODE[operation]
     let sent = 0
     let problems = 0
 
@@ -224,7 +227,7 @@ export function planAmendments(events: readonly AudienceEvent[], options: PlanOp
           hash || isSha256Hex(email.value)
             ? (groups.email ??= new Group(groups.target, 'email'))
             : (groups.emailPlain ??= new Group(groups.target, 'email'))
-        group.carry(email.value, index, operation)
+        group.carry(email.value, index, code)
         sent++
       } else if (email.reason !== MISSING_EMAIL) {
         // An email field of white space only holds no email: the event may still have other identifiers.
@@ -235,20 +238,24 @@ export function planAmendments(events: readonly AudienceEvent[], options: PlanOp
 
     let zeroedMadid = false
     if (event.madid !== undefined || event.identity_link !== undefined || event.gum_id !== undefined) {
-      const others = addOtherIdentifiers(event, groups, index, operation, options.gumCallerId)
+      const others = addOtherIdentifiers(event, groups, index, code, options.gumCallerId)
       sent += others.sent
       for (const reason of others.problems) reject(index, reason)
       problems += others.problems.length
       zeroedMadid = others.zeroedMadid
     }
 
-    if (sent === 0 && problems === 0) reject(index, zeroedMadid ? ZEROED_MADID : NO_IDENTIFIER)
+    if (sent === 0 && problems === 0) {
+      if (code === NO_CONSENT_ADD) reject(index, NO_CONSENT, 'no-consent')
+      else reject(index, zeroedMadid ? ZEROED_MADID : NO_IDENTIFIER)
+    }
   }
 
   const chunks: AmendmentChunk[] = []
+  const withoutConsent = (index: number) => reject(index, NO_CONSENT, 'no-consent')
   for (const groups of inOrder) {
     for (const group of [groups.email, groups.emailPlain, groups.madid, groups.identityLink, groups.gum]) {
-      if (group) chunkGroup(group, maxPerChunk, chunks)
+      if (group) chunkGroup(group, maxPerChunk, chunks, withoutConsent)
     }
   }
   return { rejected, chunks }
@@ -263,7 +270,7 @@ function addOtherIdentifiers(
   event: AudienceEvent,
   groups: TargetGroups,
   index: number,
-  operation: Operation,
+  code: number,
   gumCallerId: number | undefined
 ): { sent: number; problems: string[]; zeroedMadid: boolean } {
   const result = { sent: 0, problems: [] as string[], zeroedMadid: false }
@@ -274,19 +281,17 @@ function addOtherIdentifiers(
   if (event.madid !== undefined) {
     const madid = prepareMadid(event.madid)
     result.zeroedMadid = madid.ok === 'absent' && madid.zeroed === true
-    settle(addOptional(groups, 'madid', madid, index, operation))
+    settle(addOptional(groups, 'madid', madid, index, code))
   }
   if (event.identity_link !== undefined) {
-    settle(
-      addOptional(groups, 'identityLink', prepareOpaqueId(event.identity_link, NOT_AN_IDENTITY_LINK), index, operation)
-    )
+    settle(addOptional(groups, 'identityLink', prepareOpaqueId(event.identity_link, NOT_AN_IDENTITY_LINK), index, code))
   }
   if (event.gum_id !== undefined) {
     const gum = prepareOpaqueId(event.gum_id, NOT_A_GUM_ID)
     settle(
       gum.ok === true && gumCallerId === undefined
         ? GUM_CALLER_ID_MISSING
-        : addOptional(groups, 'gum', gum, index, operation)
+        : addOptional(groups, 'gum', gum, index, code)
     )
   }
   return result
@@ -311,7 +316,9 @@ function targetOf(event: AudienceEvent): ListTarget | string {
     const id = String(event.external_audience_id).trim()
     return /^\d+$/.test(id) ? { kind: 'engage', id } : NOT_A_LIST_ID
   }
-  return isUsableAudienceKey(event.audience_key) ? { kind: 'name', name: event.audience_key } : MISSING_AUDIENCE_KEY
+  if (!isUsableAudienceKey(event.audience_key)) return MISSING_AUDIENCE_KEY
+  if (event.audience_key.length > MAX_LIST_NAME_LENGTH) return audienceKeyTooLong(event.audience_key.length)
+  return { kind: 'name', name: event.audience_key }
 }
 
 /** Adds a prepared non-email identifier to its group: 'sent', 'absent', or the reason it was refused. */
@@ -320,19 +327,28 @@ function addOptional(
   type: 'madid' | 'identityLink' | 'gum',
   prepared: PreparedOptional,
   index: number,
-  operation: Operation
+  code: number
 ): string {
   if (prepared.ok === 'absent') return 'absent'
   if (prepared.ok === false) return prepared.reason
   const group = (groups[type] ??= new Group(groups.target, type))
-  group.carry(prepared.value, index, operation)
+  group.carry(prepared.value, index, code)
   return 'sent'
 }
 
-/** Cuts a group into chunks of at most `max` identifiers, one run per operation, and hands each event its place. */
-function chunkGroup(group: Group, max: number, chunks: AmendmentChunk[]): void {
+/**
+ * Cuts a group into chunks of at most `max` identifiers, one run per operation, and hands each event its place. An
+ * identifier whose last event adds it without consent is sent in no chunk: each event that carried it is passed to
+ * `withoutConsent`.
+ */
+function chunkGroup(
+  group: Group,
+  max: number,
+  chunks: AmendmentChunk[],
+  withoutConsent: (index: number) => void
+): void {
   const slotCount = group.values.length
-  const chunkOf = new Int32Array(slotCount)
+  const chunkOf = new Int32Array(slotCount).fill(-1)
   const positionOf = new Int32Array(slotCount)
   const first = chunks.length
   for (const operation of ['add', 'remove'] as const) {
@@ -358,7 +374,11 @@ function chunkGroup(group: Group, max: number, chunks: AmendmentChunk[]): void {
   }
   // Each chunk's events are counted first, so their two arrays are allocated once at their size instead of grown.
   const carried = new Int32Array(chunks.length - first)
-  for (let k = 0; k < group.events.length; k++) carried[chunkOf[group.slots.at(k)] - first]++
+  for (let k = 0; k < group.events.length; k++) {
+    const c = chunkOf[group.slots.at(k)]
+    if (c >= 0) carried[c - first]++
+    else withoutConsent(group.events.at(k))
+  }
   for (let c = first; c < chunks.length; c++) {
     chunks[c].events = new Array<number>(carried[c - first])
     chunks[c].positions = new Array<number>(carried[c - first])
@@ -367,6 +387,7 @@ function chunkGroup(group: Group, max: number, chunks: AmendmentChunk[]): void {
   for (let k = 0; k < group.events.length; k++) {
     const slot = group.slots.at(k)
     const c = chunkOf[slot]
+    if (c < 0) continue
     const at = filled[c - first]++
     chunks[c].events[at] = group.events.at(k)
     chunks[c].positions[at] = positionOf[slot]
