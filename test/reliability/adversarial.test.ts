@@ -392,3 +392,66 @@ describe('events actions-core itself cannot read', () => {
     expect(scope.pendingMocks()).toEqual([])
   })
 })
+
+describe("Criteo's titles echo nothing secret into an event's error", () => {
+  it('redacts the secret, the token and every identifier of the request, whatever type, from 4xx and 200 errors', async () => {
+    const identityLink = 'XY1005wXyWPB1SgpMUKIpzA0I3UaLEz-2lg6'
+    const gum = 'gum-ann-42'
+    const madid = '6d92078a-8246-4ba4-ae5b-76104861e7dc'
+    const scope = criteo()
+    tokenOk(scope, 'tok.en-secret-part')
+    searchFinds(scope)
+    let call = 0
+    scope
+      .patch(`${SEGMENTS}/101/contact-list`)
+      .times(4)
+      .reply(function (_uri, body) {
+        // Each answer echoes everything the request carried: its identifiers, its bearer token, and the secret.
+        const { identifiers } = (body as ReturnType<typeof amendmentBody>).data.attributes
+        const echo = `Rejected ${identifiers.join(', ')} for ${String(this.req.headers.authorization)} (${settings.client_secret})`
+        const problem = { type: 'validation', code: 'invalid-identifier', instance: '/x', title: echo }
+        return call++ % 2 === 0
+          ? [400, { errors: [problem] }]
+          : [200, { ...amendmentOk('101', 'add', 0), errors: [problem] }]
+      })
+    // One event per identifier type, so each amendment's error reaches an event of its own.
+    const only = (userId: string, context: Record<string, unknown>) => {
+      const event = audienceEvent({ userId }) as { context: Record<string, unknown> }
+      event.context = { ...event.context, ...context }
+      return event as unknown as SegmentEvent
+    }
+    const result = await runBatch(
+      [
+        only('e', { traits: { email: 'ann@example.com' } }),
+        only('m', { device: { advertisingId: madid } }),
+        only('i', { traits: { identityLink } }),
+        only('g', { traits: { gum } })
+      ],
+      {
+        settings: { ...settings, gum_caller_id: '42' },
+        mapping: {
+          identity_link: { '@path': '$.context.traits.identityLink' },
+          gum_id: { '@path': '$.context.traits.gum' }
+        }
+      }
+    )
+
+    expect(scope.isDone()).toBe(true)
+    expect(result.map((r) => r.status)).toEqual([400, 400, 400, 400])
+    for (const { errormessage } of result) {
+      expect(errormessage).toMatch(
+        /^Adding users to Criteo list 101 .* invalid-identifier: Rejected \[redacted\] for Bearer \[redacted\] \(\[redacted\]\)/
+      )
+      for (const value of [
+        hash('ann@example.com'),
+        madid,
+        identityLink,
+        gum,
+        'tok.en-secret-part',
+        settings.client_secret
+      ]) {
+        expect(errormessage).not.toContain(value)
+      }
+    }
+  })
+})
