@@ -677,7 +677,7 @@ export class CriteoClient {
  * is held for the life of the process while it has an abort listener, and node-fetch removes its listener only when a
  * response ends; a response cut off mid-body never ends. So without this, every such response kept about 19 KB of its
  * request for good. actions-core hands its options, signal included, to `beforeRequest` hooks; at the deadline the
- * signal's listeners are told to abort, which destroys the socket and releases everything (docs/actions-core.md has the
+ * signal's listeners are told to abort, which destroys the socket and releases everything (docs/actions-core-upstream.md has the
  * one-line cause and the upstream fix).
  */
 function abortOnDeadline(): { remember: (options: { signal?: unknown }) => void; now: () => void } {
