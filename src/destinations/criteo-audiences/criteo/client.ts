@@ -641,7 +641,7 @@ export class CriteoClient {
           throwHttpErrors: false,
           timeout,
           skipResponseCloning: true,
-          // Not in RequestOptions' type, but merged into the request's own hooks (test/destination/leak.test.ts).
+          // Not in RequestOptions' type, but merged into the request's own hooks (test/reliability/leak.test.ts).
           beforeRequest: [abort.remember]
         } as RequestOptions),
         deadline
