@@ -455,3 +455,35 @@ describe("Criteo's titles echo nothing secret into an event's error", () => {
     }
   })
 })
+
+describe('a 2xx with an empty body', () => {
+  // Criteo's contract requires data, errors and warnings in a 200 amendment answer. An empty one says nothing about
+  // what was taken, so it is not reported as synced; it is retried, which is harmless: adding or removing an identifier
+  // twice changes nothing.
+  it('is no success for an amendment: its events are retried', async () => {
+    const scope = criteo()
+    tokenOk(scope)
+    searchFinds(scope)
+    scope.patch(`${SEGMENTS}/101/contact-list`).reply(200, '')
+
+    const [result] = await runBatch(events(['ann@example.com']))
+
+    expect(scope.isDone()).toBe(true)
+    expect(result).toMatchObject({ status: 502, errortype: 'RETRYABLE_ERROR' })
+    expect(String(result.errormessage)).toMatch(
+      /^Adding users to Criteo list 101 \("first_time_shopper"\) failed: Criteo answered with a response of an unexpected shape/
+    )
+  })
+
+  it('creates nothing that is trusted: the events are retried, and the retry finds the list if it was created', async () => {
+    const scope = criteo()
+    tokenOk(scope)
+    searchFinds(scope, [])
+    scope.post(`${SEGMENTS}/create`).reply(204)
+
+    const [result] = await runBatch(events(['ann@example.com']))
+
+    expect(scope.isDone()).toBe(true)
+    expect(result).toMatchObject({ status: 502, errortype: 'RETRYABLE_ERROR' })
+  })
+})
