@@ -7,7 +7,7 @@ import {
 } from '@segment/actions-core'
 import type { RequestClient } from '@segment/actions-core'
 import { AMENDMENT_CONCURRENCY, MAX_ACCOUNTING_REQUESTS } from './limits'
-import { AmendmentCounts, accountFor } from './accounting'
+import { Accounting, accountFor } from './accounting'
 import {
   AmendmentChunk,
   AudienceEvent,
@@ -185,7 +185,7 @@ async function sendChunk(
     for (const index of chunk.events) results.fail(index, list.error)
     return
   }
-  let accounted: { contactListId: string; verdicts: Verdicts }
+  let accounted: { contactListId: string; verdicts?: Verdicts }
   try {
     accounted = await amendAndAccount(client, chunk, list.value, gumCallerId)
   } catch (error) {
@@ -195,14 +195,15 @@ async function sendChunk(
   const { contactListId, verdicts } = accounted
   const body = { contactListId, operation: chunk.operation }
   for (let k = 0; k < chunk.events.length; k++) {
-    const verdict = verdicts[chunk.positions[k]]
+    const verdict = verdicts?.[chunk.positions[k]]
     if (verdict === undefined) results.succeed(chunk.events[k], body)
     else results.fail(chunk.events[k], verdict)
   }
 }
 
 /**
- * Sends one amendment and reads its answer identifier by identifier (see accounting.ts). When Criteo's counts say some
+ * Sends one amendment and reads its answer identifier by identifier (see accounting.ts): no verdicts when every
+ * identifier was taken, the usual case, which then costs nothing per identifier. When Criteo's counts say some
  * identifiers were not taken without naming them all, the unaccounted ones are sent again in halves, within
  * `MAX_ACCOUNTING_REQUESTS` extra requests, until each half is accounted for: all taken, or none. Any left unresolved
  * then are reported as not confirmed, never as synced.
@@ -212,24 +213,20 @@ async function amendAndAccount(
   chunk: AmendmentChunk,
   listId: string,
   gumCallerId: number | undefined
-): Promise<{ contactListId: string; verdicts: Verdicts }> {
+): Promise<{ contactListId: string; verdicts?: Verdicts }> {
+  const send = (listId: string, identifiers: string[]) =>
+    client.amend(chunk.target, listId, chunk.operation, chunk.identifierType, identifiers, gumCallerId)
+  const first = await send(listId, chunk.identifiers)
+  // The list the amendment reached: another than `listId` when a deleted list was recreated on the way.
+  const contactListId = first.contactListId
+  const accounting = accountFor(chunk.identifiers, first)
+  if (accounting.sampledInvalid.size === 0 && accounting.unaccounted === 0) return { contactListId }
+
   const verdicts: Verdicts = new Array(chunk.identifiers.length).fill(undefined)
   const invalid = new PayloadValidationError(invalidInCriteo(chunk.operation))
   const unconfirmed = new PayloadValidationError(notConfirmedByCriteo(chunk.operation))
-  let contactListId = listId
-  const send = (positions: readonly number[]) =>
-    client.amend(
-      chunk.target,
-      contactListId,
-      chunk.operation,
-      chunk.identifierType,
-      positions.map((position) => chunk.identifiers[position]),
-      gumCallerId
-    )
-  // Reads an answer for `positions`; returns the positions it leaves unresolved.
-  const settleFrom = (positions: readonly number[], counts: AmendmentCounts): number[] => {
-    const sent = positions.map((position) => chunk.identifiers[position])
-    const { sampledInvalid, unaccounted, others } = accountFor(sent, counts)
+  // Records what an answer for `positions` says; returns the positions it leaves unresolved.
+  const settleFrom = (positions: readonly number[], { sampledInvalid, unaccounted, others }: Accounting): number[] => {
     const rest = positions.filter((position) => {
       if (!sampledInvalid.has(chunk.identifiers[position])) return true
       verdicts[position] = invalid
@@ -243,14 +240,16 @@ async function amendAndAccount(
     return rest
   }
 
-  const all = chunk.identifiers.map((_, position) => position)
-  const first = await send(all)
-  // The list the amendment reached: another than `listId` when a deleted list was recreated on the way.
-  contactListId = first.contactListId
-  const pending = [settleFrom(all, first)].filter((positions) => positions.length > 0)
+  const pending = [
+    settleFrom(
+      chunk.identifiers.map((_, position) => position),
+      accounting
+    )
+  ]
   let requests = 0
   while (pending.length > 0) {
     const positions = pending.shift() as number[]
+    if (positions.length === 0) continue
     if (requests + 2 > MAX_ACCOUNTING_REQUESTS) {
       for (const position of positions) verdicts[position] = unconfirmed
       continue
@@ -258,13 +257,10 @@ async function amendAndAccount(
     const middle = Math.ceil(positions.length / 2)
     for (const half of [positions.slice(0, middle), positions.slice(middle)]) {
       requests++
-      const answer = await settle(send(half))
-      if (!answer.ok) {
-        for (const position of half) verdicts[position] = answer.error
-        continue
-      }
-      const unresolved = settleFrom(half, answer.value)
-      if (unresolved.length > 0) pending.push(unresolved)
+      const identifiers = half.map((position) => chunk.identifiers[position])
+      const answer = await settle(send(contactListId, identifiers))
+      if (answer.ok) pending.push(settleFrom(half, accountFor(identifiers, answer.value)))
+      else for (const position of half) verdicts[position] = answer.error
     }
   }
   return { contactListId, verdicts }
