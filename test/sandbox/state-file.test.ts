@@ -37,7 +37,7 @@ describe('stateFile', () => {
 
     expect(second.lists()).toEqual([
       ...listsBefore,
-      { id: nextId, advertiserId: '12345', name: 'another', description: '', size: 0 }
+      { id: nextId, advertiserId: '12345', name: 'another', description: '', readOnly: false, size: 0 }
     ])
     expect(second.members(listId)).toEqual([sha256('user@example.com')])
     expect(second.members(listId, 'madid')).toEqual(['device-1'])
@@ -56,7 +56,21 @@ describe('stateFile', () => {
       json: { data: [{ attributes: { advertiserId: '12345', name: 'first_time_shopper', contactList: {} } }] }
     })
 
-    expect(reply.status).toBe(400)
+    expect(reply.status).toBe(200)
+    expect(reply.body).toMatchObject({ data: [], errors: [{ code: 'name-must-be-unique' }] })
+  })
+
+  it('keeps a read-only list read-only across a restart', async () => {
+    const stateFile = stateFilePath()
+    const first = await start({ stateFile })
+    const shared = first.addReadOnlyList('12345', 'shared')
+    await first.close()
+
+    const second = await start({ stateFile })
+    const reply = await amend(second, await tokenFor(second), shared, amendment('add', ['user@example.com']))
+
+    expect(second.lists()).toMatchObject([{ id: shared, readOnly: true }])
+    expect(reply.status).toBe(403)
   })
 
   it('does not carry tokens over: a token of the first sandbox is invalid in the second', async () => {
