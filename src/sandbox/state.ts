@@ -183,12 +183,17 @@ export async function loadState(file: string): Promise<SandboxState> {
   return SandboxState.fromSnapshot(snapshot.data)
 }
 
+/** The file holds raw identifiers (madids, identityLinks, GUM ids, hashed emails): readable by its owner only. */
+export const STATE_FILE_MODE = 0o600
+
 /**
  * Writes to a temporary file first, so a crash mid-write never leaves a half-written state behind. The temporary name
- * is unique per save: two sandboxes on one file may save at once, and the last rename wins whole.
+ * is unique per save: two sandboxes on one file may save at once, and the last rename wins whole. The temporary file
+ * is created owner-only ('wx' never reuses a file someone else made), and the rename puts it in place of the old file,
+ * so the state file is owner-only even where it was readable by others before.
  */
 export async function saveState(file: string, state: SandboxState): Promise<void> {
   const temporary = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`
-  await fs.writeFile(temporary, JSON.stringify(state.toSnapshot()))
+  await fs.writeFile(temporary, JSON.stringify(state.toSnapshot()), { mode: STATE_FILE_MODE, flag: 'wx' })
   await fs.rename(temporary, file)
 }

@@ -98,6 +98,50 @@ describe('stateFile', () => {
     expect((await call(first, 'POST', segmentsPath('/search'), { token, json: { data: {} } })).status).toBe(200)
   })
 
+  it('writes the file readable by its owner only (0600): it holds raw identifiers', async () => {
+    const stateFile = stateFilePath()
+    const sandbox = await start({ stateFile })
+    const token = await tokenFor(sandbox)
+    const listId = await createList(sandbox, token, '12345', 'devices')
+    await amend(sandbox, token, listId, amendment('add', ['AEBE52E7-03EE-455A-B3C4-E57283966239'], 'madid'))
+
+    await sandbox.close()
+
+    expect((await fs.stat(stateFile)).mode & 0o777).toBe(0o600)
+    expect(await fs.readFile(stateFile, 'utf8')).toContain('AEBE52E7-03EE-455A-B3C4-E57283966239')
+  })
+
+  it('makes a state file that was readable by others owner-only at the next save', async () => {
+    const stateFile = stateFilePath()
+    await (await start({ stateFile })).close()
+    await fs.chmod(stateFile, 0o644)
+
+    const sandbox = await start({ stateFile })
+    await createList(sandbox, await tokenFor(sandbox), '12345', 'list')
+    await sandbox.close()
+
+    expect((await fs.stat(stateFile)).mode & 0o777).toBe(0o600)
+  })
+
+  it('writes the temporary file owner-only too, before it replaces the state file', async () => {
+    const stateFile = stateFilePath()
+    const sandbox = await start({ stateFile })
+    const modes: number[] = []
+    const rename = fs.rename.bind(fs)
+    const spy = jest.spyOn(fs, 'rename').mockImplementation(async (from, to) => {
+      modes.push((await fs.stat(from)).mode & 0o777)
+      return rename(from, to)
+    })
+
+    try {
+      await sandbox.saveState()
+    } finally {
+      spy.mockRestore()
+    }
+
+    expect(modes).toEqual([0o600])
+  })
+
   it('starts empty when the file does not exist yet', async () => {
     const sandbox = await start({ stateFile: stateFilePath() })
 
