@@ -3,7 +3,7 @@ import { parseArgs } from 'util'
 import type { Readable } from 'stream'
 import { createRequestClient } from '@segment/actions-core'
 import type { SegmentEvent } from '@segment/actions-core'
-import { startSandbox } from '../sandbox'
+import { DEFAULT_VARIANT_RATE, startSandbox } from '../sandbox'
 import { pointDestinationAt, SANDBOX_SETTINGS } from './sandbox-target'
 import type { Sandbox } from '../sandbox'
 import { CriteoClient } from '../destinations/criteo-audiences/criteo/client'
@@ -33,6 +33,8 @@ Options:
   --identify          generate entries and exits as Identify events (audiences set to "Send Identify") instead
   --sandbox-state F   keep the sandbox's lists in this JSON file, so a second run sees the first run's lists
   --faults RATE       make the sandbox fail this share of requests (0 to 1): 5xx, 429 bursts, resets, revoked tokens
+  --variants [RATE]   make the sandbox answer as variously as Criteo's contract allows, each kind at this share
+                      (default ${DEFAULT_VARIANT_RATE}): warnings, nulls, names reported taken, read-only lists
   --help              this text
 `
 
@@ -54,9 +56,16 @@ function positiveInt(name: string, value: string | undefined, fallback: number):
   return parsed
 }
 
+/** `--variants` takes an optional rate: given none (end of line, or another option next), it means the default. */
+function withVariantsRate(argv: string[]): string[] {
+  const at = argv.indexOf('--variants')
+  if (at === -1 || (argv[at + 1] !== undefined && !argv[at + 1].startsWith('--'))) return argv
+  return [...argv.slice(0, at + 1), String(DEFAULT_VARIANT_RATE), ...argv.slice(at + 1)]
+}
+
 function parse(argv: string[]) {
   const { values } = parseArgs({
-    args: argv,
+    args: withVariantsRate(argv),
     options: {
       input: { type: 'string' },
       live: { type: 'boolean', default: false },
@@ -71,6 +80,7 @@ function parse(argv: string[]) {
       identify: { type: 'boolean', default: false },
       'sandbox-state': { type: 'string' },
       faults: { type: 'string' },
+      variants: { type: 'string' },
       help: { type: 'boolean', default: false }
     },
     strict: true,
@@ -90,8 +100,16 @@ function parse(argv: string[]) {
     seed: positiveInt('seed', values.seed, 42),
     identify: values.identify,
     sandboxState: values['sandbox-state'],
-    faultRate: faultRate(values.faults)
+    faultRate: faultRate(values.faults),
+    variantRate: variantRate(values.variants)
   }
+}
+
+function variantRate(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined
+  const rate = Number(value)
+  if (!(rate >= 0 && rate <= 1)) throw new UsageError(`--variants takes a share from 0 to 1, not "${value}".`)
+  return rate
 }
 
 function faultRate(value: string | undefined): number {
@@ -130,6 +148,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     if (options.live && !options.dryRun) settings = liveCredentials(env)
     if (options.live && options.faultRate > 0)
       throw new UsageError('--faults applies to the sandbox only, not to --live.')
+    if (options.live && options.variantRate !== undefined)
+      throw new UsageError('--variants applies to the sandbox only, not to --live.')
     if (options.identify && options.input !== undefined) {
       throw new UsageError('--identify shapes the generated stream; events read with --input are synced as they are.')
     }
@@ -178,7 +198,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     if (!settings) {
       sandbox = await startSandbox({
         stateFile: options.sandboxState,
-        faults: options.faultRate > 0 ? { rate: options.faultRate } : undefined
+        faults: options.faultRate > 0 ? { rate: options.faultRate } : undefined,
+        variants: options.variantRate !== undefined ? { rate: options.variantRate } : undefined
       })
       // A reset connection costs a whole request timeout; the sandbox answers in milliseconds, so 2 s is plenty.
       const shortTimeout = options.faultRate > 0 && !env.CRITEO_REQUEST_TIMEOUT_MS ? 2000 : undefined

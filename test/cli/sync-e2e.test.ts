@@ -130,7 +130,10 @@ describe('npm start', () => {
 
   it.each([
     [['--faults', '1.5'], '--faults takes a share of requests from 0 to 1, not "1.5".'],
-    [['--faults', '0.1', '--live', '--input', '-'], '--faults applies to the sandbox only, not to --live.']
+    [['--faults', '0.1', '--live', '--input', '-'], '--faults applies to the sandbox only, not to --live.'],
+    [['--variants', '2'], '--variants takes a share from 0 to 1, not "2".'],
+    [['--variants', '--live', '--input', '-'], '--variants applies to the sandbox only, not to --live.'],
+    [['--live', '--input', '-', '--variants'], '--variants applies to the sandbox only, not to --live.']
   ])('rejects %j with a clear message and exit code 2', async (argv, message) => {
     const streams = io()
     const env = { CRITEO_CLIENT_ID: 'x', CRITEO_CLIENT_SECRET: 'y', CRITEO_ADVERTISER_ID: '1' }
