@@ -33,15 +33,46 @@ export const TokenResponse = z.looseObject({
 
 const int32 = z.number().int()
 
+/** The classifications of `AudienceError.type`; `CommonProblem` adds `unknown`. */
+const AUDIENCE_ERROR_TYPES = [
+  'access-control',
+  'authentication',
+  'authorization',
+  'availability',
+  'deprecation',
+  'quota',
+  'validation'
+] as const
+
 /** `AudienceError`, as contact-list answers carry it: `type` and `code` are required (`instance` too; it is not read). */
 const AudienceError = z.looseObject({
-  type: z.string(),
+  type: z.enum(AUDIENCE_ERROR_TYPES),
   code: z.string(),
   title: z.string().nullish()
 })
 
-/** `CommonProblem`, as segment answers (search, create) carry it: every field may be null. */
-const Problems = z.array(CriteoProblem).nullish()
+/**
+ * `CommonProblem`, as segment answers (search, create, statistics) carry it: every field may be left out, and all but
+ * `type` may be null (its enum holds no null, which the contract's `nullable` does not add).
+ */
+const CommonProblem = z.looseObject({
+  type: z.enum(['unknown', ...AUDIENCE_ERROR_TYPES]).optional(),
+  code: z.string().nullish(),
+  title: z.string().nullish()
+})
+const Problems = z.array(CommonProblem).nullish()
+
+/** The kinds of audience segment a search may return (`AudienceSegmentEntityV1.type`). */
+const SEGMENT_TYPES = [
+  'Unknown',
+  'InMarket',
+  'Prospecting',
+  'ContactList',
+  'Location',
+  'Behavioral',
+  'Retargeting',
+  'Lookalike'
+] as const
 
 /** `AudienceSegmentEntityV1AudienceSegmentSearchMetadataV1ListResponse`: every field is nullable. */
 export const SearchResponse = z.looseObject({
@@ -53,7 +84,7 @@ export const SearchResponse = z.looseObject({
           .looseObject({
             advertiserId: z.string().nullish(),
             name: z.string().nullish(),
-            type: z.string().nullish(),
+            type: z.enum(SEGMENT_TYPES).optional(),
             contactList: z.looseObject({ isReadOnly: z.boolean().nullish() }).nullish()
           })
           .nullish()
