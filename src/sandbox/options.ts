@@ -27,10 +27,17 @@ export interface SandboxOptions {
   log?: (line: string) => void
   /** Injected failures (see faults.ts); none by default. Checked at start, and replaceable with `setFaults`. */
   faults?: FaultPlan
+  /**
+   * Point the destination in this process at the sandbox while it runs: sets CRITEO_API_URL to its url, and `close()`
+   * puts back what was there. Off by default: a host that runs several sandboxes, or a destination in another
+   * process, uses `url` (or `env`) instead.
+   */
+  pointDestination?: boolean
 }
 
 /** Faults are not resolved here: they can change while the sandbox runs, so the server owns them. */
-export type ResolvedOptions = Required<Omit<SandboxOptions, 'stateFile' | 'faults'>> & Pick<SandboxOptions, 'stateFile'>
+export type ResolvedOptions = Required<Omit<SandboxOptions, 'stateFile' | 'faults' | 'pointDestination'>> &
+  Pick<SandboxOptions, 'stateFile'>
 
 export const DEFAULT_TENANT: Readonly<SandboxTenant> = {
   clientId: 'sandbox-client',
