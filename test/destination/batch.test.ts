@@ -200,7 +200,7 @@ describe('limits and batch-wide checks', () => {
     const sent = amendments.bodies.flatMap((b) => (b as ReturnType<typeof amendmentBody>).data.attributes.identifiers)
     expect(sent).toEqual(events.map((_, i) => hash(`user${i}@example.com`)))
     expect(result.every((r) => r.status === 200)).toBe(true)
-  })
+  }, 60_000)
 
   it('fails the whole batch with a clear 400, before any request, when the advertiser id is not all digits', async () => {
     const { scope } = existingList()
