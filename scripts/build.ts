@@ -1,7 +1,8 @@
 /**
- * `npm run build`, which `prepack` runs so that `npm pack`, `npm publish` and installs from git all ship it: compiles
- * src/ into a clean dist/, then copies what tsc does not emit (any file under src/ that is not TypeScript, such as a
- * contract file the sandbox reads at run time) to the same place under dist/.
+ * `npm run build`, which `prepare` runs so that `npm pack`, `npm publish` and installs from git all ship it (for a
+ * git dependency, npm runs `prepare` and no other build script; it also runs after `npm ci` here): compiles src/ into
+ * a clean dist/, then copies what tsc does not emit (any file under src/ that is not TypeScript, such as a contract
+ * file the sandbox reads at run time) to the same place under dist/.
  */
 import { execFileSync } from 'child_process'
 import { cpSync, readdirSync, rmSync } from 'fs'

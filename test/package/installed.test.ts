@@ -1,10 +1,11 @@
 /**
- * The package as users get it: packed by `npm pack` (which builds it through `prepack`), installed from the tarball
+ * The package as users get it: packed by `npm pack` (which builds it through `prepare`), installed from the tarball
  * into scratch projects in a temporary folder, and used there by name, the way a host uses it. Host shapes: one with
  * no actions-core of its own (npm installs the peer dependency), one that already has its own, older actions-core
  * under a range that allows the supported versions (npm moves it up, and the host and the destination share that one
- * copy), and one pinned to a version outside the peer range (npm refuses the install rather than leave two copies).
- * Nothing here imports the repo's sources at run time: what runs is what the tarball holds.
+ * copy), one pinned to a version outside the peer range (npm refuses the install rather than leave two copies), and
+ * one that installs the package from git (this repo's HEAD commit: what is not committed is not in it).
+ * Nothing here imports the repo's sources at run time: what runs is what was installed.
  */
 import { execFileSync, spawnSync } from 'child_process'
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'fs'
@@ -50,7 +51,7 @@ interface Packed {
   files: string[]
 }
 
-/** `npm pack` of this repo, from a tree with no dist/: only `prepack` can put the build in the tarball. */
+/** `npm pack` of this repo, from a tree with no dist/: only `prepare` can put the build in the tarball. */
 function pack(into: string): Packed {
   rmSync(join(ROOT, 'dist'), { recursive: true, force: true })
   const [packed] = JSON.parse(npm(['pack', '--json', '--pack-destination', into], ROOT)) as Array<{
@@ -67,13 +68,13 @@ interface Host {
   copies(name: string): string[]
 }
 
-function host(root: string, name: string, tarball: string, ownCore?: string): Host {
+function host(root: string, name: string, spec: string, ownCore?: string): Host {
   const dir = join(root, name)
   mkdirSync(dir)
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name, version: '1.0.0', private: true }))
   // As `npm install @segment/actions-core@x` saves it: `^x`.
   if (ownCore) npm(['install', `@segment/actions-core@${ownCore}`], dir)
-  npm(['install', tarball], dir)
+  npm(['install', spec], dir)
   return {
     dir,
     copies: (pkg) =>
@@ -153,13 +154,16 @@ const MALFORMED = {
 
 let scratch: string
 let packed: Packed
-const hosts: Record<'fresh' | 'ownCore', Host> = {} as never
+const hosts: Record<'fresh' | 'ownCore' | 'git', Host> = {} as never
 
 beforeAll(() => {
   scratch = mkdtempSync(join(tmpdir(), 'criteo-audiences-package-'))
   packed = pack(scratch)
   hosts.fresh = host(scratch, 'host-without-actions-core', packed.tarball)
   hosts.ownCore = host(scratch, 'host-with-its-own-actions-core', packed.tarball, OLD_CORE_VERSION)
+  // npm clones the commit, installs its dev dependencies and runs `prepare` there, then packs it.
+  const head = run('git', ['rev-parse', 'HEAD'], ROOT).trim()
+  hosts.git = host(scratch, 'host-installing-from-git', `git+file://${ROOT}#${head}`)
 }, SETUP_TIMEOUT_MS)
 
 afterAll(() => {
@@ -263,6 +267,21 @@ describe.each([
           }))
       )
       expect(report.requests).toMatchObject({ token: 1, search: 1, create: tallies.size })
+    },
+    STEP_TIMEOUT_MS
+  )
+})
+
+describe('installed from git', () => {
+  it(
+    "has the build, and the README's example and the bin run from it",
+    () => {
+      const dir = hosts.git.dir
+      const installed = readdirSync(join(dir, 'node_modules', 'criteo-audiences-actions', 'dist'))
+      expect(installed).toEqual(expect.arrayContaining(['index.js', 'index.d.ts', 'sandbox', 'cli']))
+      writeFileSync(join(dir, 'sync-to-sandbox.js'), readmeExample())
+      expect(run(process.execPath, ['sync-to-sandbox.js'], dir)).toBe('[ 200, 400, 400 ]\nvip: 1 member\n')
+      expect(runBin(dir, ['--help']).stdout.split('\n')[0]).toBe('Usage: criteo-audiences-sync [options]')
     },
     STEP_TIMEOUT_MS
   )
