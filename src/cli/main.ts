@@ -14,7 +14,10 @@ import { Progress } from './progress'
 import { formatPlan, formatReport, Report } from './report'
 import { Credentials, RUN_DEFAULTS, runSync } from './runner'
 
-export const USAGE = `Usage: npm start -- [options]
+/** The usage text, naming the command as it was started: `npm start --` in this repo, else the installed bin. */
+export function usage(env: NodeJS.ProcessEnv): string {
+  const fromRepo = env.npm_lifecycle_event === 'start' && env.npm_package_name === 'criteo-audiences-actions'
+  return `Usage: ${fromRepo ? 'npm start --' : 'criteo-audiences-sync'} [options]
 
 Pushes Segment Engage audience events through the Criteo Audiences destination, the way Segment does, and reports
 what happened to every user. By default it generates a realistic stream and syncs it to an embedded Criteo sandbox.
@@ -37,6 +40,7 @@ Options:
                       (default ${DEFAULT_VARIANT_RATE}): warnings, nulls, names reported taken, read-only lists
   --help              this text
 `
+}
 
 export interface CliIo {
   stdout: NodeJS.WritableStream
@@ -142,7 +146,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   try {
     options = parse(argv)
     if (options.help) {
-      io.stdout.write(USAGE)
+      io.stdout.write(usage(env))
       return 0
     }
     if (options.live && !options.dryRun) settings = liveCredentials(env)
@@ -159,7 +163,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       )
     }
   } catch (error) {
-    io.stderr.write(`${(error as Error).message}\n\n${USAGE}`)
+    io.stderr.write(`${(error as Error).message}\n\n${usage(env)}`)
     return 2
   }
 

@@ -11,6 +11,7 @@
 export { startSandbox, MAX_BODY_BYTES } from './server'
 export type { Sandbox, SandboxList } from './server'
 export type { SandboxOptions, SandboxTenant } from './options'
+export type { SandboxSettings } from './target'
 export type { FaultKind, FaultPlan, ScriptedFault } from './faults'
 export { DEFAULT_FAULT_SEED, DEFAULT_RANDOM_FAULT_KINDS, DEFAULT_SLOW_MS, FAULT_KINDS } from './faults'
 export type { EndpointKind } from './routes'

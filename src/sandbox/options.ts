@@ -30,10 +30,16 @@ export interface SandboxOptions {
   faults?: FaultPlan
   /** Answers the contract allows beyond the happy path, at a seeded rate (see variants.ts); none by default. */
   variants?: VariantPlan
+  /**
+   * Point the destination in this process at the sandbox while it runs: sets CRITEO_API_URL to its url, and `close()`
+   * puts back what was there. Off by default: a host that runs several sandboxes, or a destination in another
+   * process, uses `url` (or `env`) instead.
+   */
+  pointDestination?: boolean
 }
 
 /** Faults are not resolved here: they can change while the sandbox runs, so the server owns them. */
-export type ResolvedOptions = Required<Omit<SandboxOptions, 'stateFile' | 'faults' | 'variants'>> &
+export type ResolvedOptions = Required<Omit<SandboxOptions, 'stateFile' | 'faults' | 'variants' | 'pointDestination'>> &
   Pick<SandboxOptions, 'stateFile'>
 
 export const DEFAULT_TENANT: Readonly<SandboxTenant> = {

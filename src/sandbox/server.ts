@@ -30,6 +30,7 @@ import {
   varyAnswer,
   VariedBody
 } from './variants'
+import { SandboxSettings, setApiUrl, settingsFor } from './target'
 
 export interface SandboxList {
   id: string
@@ -41,7 +42,13 @@ export interface SandboxList {
 }
 
 export interface Sandbox {
+  /** Where it listens, e.g. `http://127.0.0.1:45373`: what CRITEO_API_URL must say for a destination to reach it. */
   url: string
+  /** Destination settings that reach its first tenant and that tenant's first advertiser. */
+  settings: SandboxSettings
+  /** The environment a destination in another process needs to reach it. */
+  env: { CRITEO_API_URL: string }
+  /** Stops it; with `pointDestination`, also puts CRITEO_API_URL back as it was. */
   close(): Promise<void>
   saveState(): Promise<void>
   lists(advertiserId?: string): SandboxList[]
@@ -534,8 +541,11 @@ export async function startSandbox(options?: SandboxOptions): Promise<Sandbox> {
   const persist = async () => {
     if (resolved.stateFile) await saveState(resolved.stateFile, state)
   }
+  const url = urlOf(address)
+  const restoreApiUrl = options?.pointDestination ? setApiUrl(url) : undefined
   let closing: Promise<void> | undefined
   const stop = async () => {
+    restoreApiUrl?.()
     await new Promise<void>((resolve, reject) => {
       server.close((error) => (error ? reject(error) : resolve()))
       // Idle keep-alive connections would hold close() open until they time out; calls in flight still finish.
@@ -548,7 +558,9 @@ export async function startSandbox(options?: SandboxOptions): Promise<Sandbox> {
   }
 
   return {
-    url: urlOf(address),
+    url,
+    settings: settingsFor(resolved.tenants[0]),
+    env: { CRITEO_API_URL: url },
     close: () => (closing ??= stop()),
     saveState: persist,
     lists: (advertiserId) => runtime.lists(advertiserId),

@@ -177,5 +177,5 @@ describe('the npm start script', () => {
       env: { ...process.env, CRITEO_API_URL: '' }
     })
     expect(JSON.parse(out)).toMatchObject({ ok: true, requests: { token: 1, search: 1, create: 3 } })
-  })
+  }, 60_000)
 })

@@ -61,7 +61,7 @@ describe('a whole sync of identify-mode events against the sandbox', () => {
     const counts = session.sandbox.requestCounts()
     expect([counts.token, counts.search, counts.create]).toEqual([1, 1, 3])
     expect(counts.amend).toBe(result.batches * 3)
-  })
+  }, 30_000)
 
   it('syncs a stream mixing track-mode and identify-mode users exactly, whichever preset each event goes through', async () => {
     const options = { entered: 1000, exited: 250, seed: 4 }
@@ -76,7 +76,7 @@ describe('a whole sync of identify-mode events against the sandbox', () => {
     expectExactSync(events, result)
     expect(result.batches).toBe(batches.length)
     expect(result.audiences.reduce((n, a) => n + a.exited, 0)).toBe(250)
-  })
+  }, 30_000)
 
   it.each(['identify', 'mixed'] as const)(
     "keeps each user's entries and exits in order when the same users enter, exit and enter again (%s)",
@@ -101,7 +101,8 @@ describe('a whole sync of identify-mode events against the sandbox', () => {
         else if (lastExit.has(key)) reentries++
       })
       expect(reentries).toBeGreaterThan(10)
-    }
+    },
+    30_000
   )
 })
 
@@ -132,7 +133,7 @@ describe('npm start with identify-mode events', () => {
     expect(report.requests).toMatchObject({ token: 1, search: 1, create: 3 })
     const total = events.length.toLocaleString('en-US')
     expect(streams.err()).toContain(`sync: 100% (${total}/${total} events)`)
-  })
+  }, 30_000)
 
   it('--identify --dry-run counts entries and exits per audience', async () => {
     const streams = io()

@@ -37,7 +37,7 @@ describe("pacing by Criteo's rate-limit headers", () => {
     expect(result.rateLimitPauses).toBeGreaterThanOrEqual(3)
     expect(result.audiences.map((a) => a.errored)).toEqual([0, 0, 0])
     expectListsExactly(sandbox, events)
-  })
+  }, 15_000)
 
   it('never waits when the window has room', async () => {
     const { result, sandbox } = await pacedRun(1_000)

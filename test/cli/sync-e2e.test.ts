@@ -36,7 +36,7 @@ describe('a whole sync against the sandbox', () => {
     const counts = session.sandbox.requestCounts()
     expect([counts.token, counts.search, counts.create]).toEqual([1, 1, 3])
     expect(counts.amend).toBe(result.batches * 3)
-  })
+  }, 30_000)
 
   it('retries what the sandbox rate-limits, waiting for the window, and still loses nothing', async () => {
     let clock = Date.UTC(2026, 10, 22, 10, 0, 0)
@@ -66,7 +66,7 @@ describe('a whole sync against the sandbox', () => {
     expect(clockAfterWaits[0] % 60_000).toBe(0)
     expect(waits[0]).toBeGreaterThan(500)
     expectListsExactly(session.sandbox, events)
-  })
+  }, 30_000)
 })
 
 describe('npm start', () => {
@@ -89,7 +89,7 @@ describe('npm start', () => {
     expect(report.requests).toMatchObject({ token: 1, search: 1, create: 3 })
     const total = generateEngageStream({ entered: 1500, exited: 200 }).length.toLocaleString('en-US')
     expect(streams.err()).toContain(`sync: 100% (${total}/${total} events)`)
-  })
+  }, 30_000)
 
   it('reads newline-delimited events from a file, skipping lines that are not JSON objects', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'criteo-cli-'))

@@ -344,7 +344,7 @@ describe('PATCH audience-segments/{id}/contact-list', () => {
     expect(atCap.status).toBe(200)
     expect(atCap.body).toMatchObject({ data: { attributes: { nbValidIdentifiers: 50_000, nbInvalidIdentifiers: 0 } } })
     expect(sandbox.lists()[0].size).toBe(50_000)
-  })
+  }, 15_000)
 
   it('answers 404 audience-invalid for a list that does not exist', async () => {
     const { sandbox, token } = await withList()

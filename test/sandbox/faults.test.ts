@@ -369,7 +369,7 @@ describe('random faults', () => {
     expect(await positionsAnswered(plain, 100, 200)).toHaveLength(100)
     expect(sandbox.requestCounts().faulted).toBe(0)
     expect(plain.requestCounts().faulted).toBe(0)
-  })
+  }, 30_000)
 
   it('fault the same requests for the same seed, other ones for another, as the pure injector predicts', async () => {
     const plan = (seed: number): FaultPlan => ({ rate: 0.2, kinds: ['http503'], seed })
@@ -390,7 +390,7 @@ describe('random faults', () => {
     expect(first).toEqual(predicted(7))
     expect(other).toEqual(predicted(8))
     expect(other).not.toEqual(first)
-  })
+  }, 30_000)
 
   it('fault about `rate` of the requests: 0.1 of 500 is between 25 and 80', async () => {
     const sandbox = await start({ rateLimitPerMinute: false, faults: { rate: 0.1, kinds: ['http502'] } })
@@ -401,7 +401,7 @@ describe('random faults', () => {
     expect(faulted.length).toBeLessThanOrEqual(80)
     expect(sandbox.requestCounts().faulted).toBe(faulted.length)
     expect(sandbox.faultCounts().http502).toBe(faulted.length)
-  })
+  }, 30_000)
 
   it('hit only the endpoints named', async () => {
     const { sandbox, token, listId } = await withList({ rate: 1, kinds: ['http503'], endpoints: ['amend'] })

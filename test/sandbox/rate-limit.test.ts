@@ -133,7 +133,7 @@ describe('rate limit', () => {
 
     expect(replies.map((reply) => reply.status)).toEqual(Array(300).fill(200))
     expect(rateHeaders(replies[0].headers)).toEqual({ limit: null, remaining: null, reset: null })
-  })
+  }, 15_000)
 
   it("allows Criteo's 250 calls per minute by default", async () => {
     const sandbox = await start({ now: fakeClock().now })
