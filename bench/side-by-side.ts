@@ -72,7 +72,7 @@ const collectGarbage: () => void = (() => {
 })()
 
 /** `onBatch` of `contender`, every request of it going through the stub. */
-function batcher(contender: Contender, stub: CriteoStub) {
+export function batcher(contender: Contender, stub: CriteoStub) {
   const agent = stub.agent('https:')
   const base = contender.definition
   const destination = new Destination({
@@ -95,22 +95,21 @@ function cpuOf(work: () => void): number {
 }
 
 /**
- * One side over the whole input. A full collection before (outside the measure: the side starts clean) and one after
- * (inside it: the side pays for all the garbage it made, and none of the other side's). A full collection also marks
- * everything still alive (the batches, the code, ts-node's compiler), which neither side made: a second collection
- * on the clean heap costs just that, and is taken off.
+ * What `work` costs: a full collection before (outside the measure: the work starts clean) and one after (inside it:
+ * the work pays for all the garbage it made, and none of anyone else's). A full collection also marks everything
+ * still alive (the batches, the code, ts-node's compiler), which the work did not make: a second collection on the
+ * clean heap costs just that, and is taken off. `events` divides the figures; `work` returns how many failed.
  */
-async function measureSide(
-  send: (events: SegmentEvent[]) => Promise<EventResult[]>,
-  batches: SegmentEvent[][]
+export async function measureCost(
+  work: () => Promise<number> | number,
+  events: number
 ): Promise<{ cost: SideCost; notOk: number }> {
   collectGarbage()
   const profiler = new GCProfiler()
   profiler.start()
   const usedAtStart = getHeapStatistics().used_heap_size
   const cpu = process.cpuUsage()
-  let notOk = 0
-  for (const batch of batches) notOk += countNotOk(await send(batch))
+  const notOk = await work()
   collectGarbage()
   const used = process.cpuUsage(cpu)
   const { statistics } = profiler.stop()
@@ -127,7 +126,6 @@ async function measureSide(
     after = gc.afterGC.heapStatistics.usedHeapSize
     gcUs += gc.cost
   }
-  const events = batches.reduce((n, batch) => n + batch.length, 0)
   return {
     cost: {
       cpuUs: (used.user + used.system - baselineUs) / events,
@@ -136,6 +134,16 @@ async function measureSide(
     },
     notOk
   }
+}
+
+/** One side over the whole input. */
+function measureSide(send: (events: SegmentEvent[]) => Promise<EventResult[]>, batches: SegmentEvent[][]) {
+  const events = batches.reduce((n, batch) => n + batch.length, 0)
+  return measureCost(async () => {
+    let notOk = 0
+    for (const batch of batches) notOk += countNotOk(await send(batch))
+    return notOk
+  }, events)
 }
 
 function perBatch(before: StubCounts, after: StubCounts, batches: number): StubCounts {
