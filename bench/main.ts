@@ -11,6 +11,7 @@ import { measureLargeBatches } from './large-batch'
 import { measureMillionUsers, SyncOptions, SyncScenario } from './million'
 import { BenchResults, failures, formatResults, Machine } from './report'
 import { measureSteadyState } from './steady-state'
+import { measureSideBySide, SideBySideOptions } from './side-by-side'
 
 export interface BenchConfig {
   mode: string
@@ -19,6 +20,7 @@ export interface BenchConfig {
   cpu: { batches: number; batchSize: number; rounds: number }
   largeBatches: { sizes: number[]; runs: number }
   sync: SyncOptions
+  sideBySide: SideBySideOptions
 }
 
 const SCENARIOS: SyncScenario[] = [
@@ -43,7 +45,8 @@ export const FULL: BenchConfig = {
     latencyMs: 300,
     rateLimitPerMinute: CRITEO_REQUESTS_PER_MINUTE,
     scenarios: SCENARIOS
-  }
+  },
+  sideBySide: { batches: 100, batchSize: 1_000, rounds: 9, warmupRounds: 2, rival: 'segment' }
 }
 
 /**
@@ -63,7 +66,8 @@ export const QUICK: BenchConfig = {
     latencyMs: 3_000,
     rateLimitPerMinute: 25,
     scenarios: SCENARIOS
-  }
+  },
+  sideBySide: { batches: 20, batchSize: 1_000, rounds: 5, warmupRounds: 1, rival: 'segment' }
 }
 
 export function machine(): Machine {
@@ -84,16 +88,18 @@ export async function runBenchmarks(
   const started = performance.now()
   // Taken before anything runs: other work on the machine shows here, and skews every timing.
   const before = machine()
-  log('1/5 identifier preparation')
+  log('1/6 identifier preparation')
   const identifiers = measureIdentifierPreparation(config.identifiers)
-  log('2/5 requests per batch at steady state')
+  log('2/6 requests per batch at steady state')
   const steadyState = await measureSteadyState(config.steadyState)
-  log('3/5 CPU per 1,000 events')
+  log('3/6 CPU per 1,000 events')
   const cpu = await measureCpuPerEvent(config.cpu)
-  log('4/5 large batches')
+  log('4/6 large batches')
   const largeBatches = await measureLargeBatches(config.largeBatches)
-  log(`5/5 ${config.sync.users.toLocaleString('en-US')} users end to end (${config.sync.scenarios.length} scenarios)`)
+  log(`5/6 ${config.sync.users.toLocaleString('en-US')} users end to end (${config.sync.scenarios.length} scenarios)`)
   const syncRows = await measureMillionUsers(config.sync)
+  log('6/6 side by side with Segment’s criteo-audiences')
+  const sideBySide = await measureSideBySide(config.sideBySide)
   return {
     mode: config.mode,
     machine: before,
@@ -102,7 +108,8 @@ export async function runBenchmarks(
     steadyState,
     cpu,
     largeBatches,
-    sync: { options: config.sync, rows: syncRows }
+    sync: { options: config.sync, rows: syncRows },
+    sideBySide
   }
 }
 

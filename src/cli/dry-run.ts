@@ -1,5 +1,7 @@
 import type { SegmentEvent } from '@segment/actions-core'
-import { AudienceEvent, planAmendments } from '../destinations/criteo-audiences/plan'
+import { planAmendments } from '../destinations/criteo-audiences/plan'
+import type { Payload } from '../destinations/criteo-audiences/addUserToAudience/generated-types'
+import { audienceEventsOf } from '../destinations/criteo-audiences/payload'
 import { cutBatches, mapEvents, presetFor } from './runner'
 
 export interface PlannedSend {
@@ -30,7 +32,7 @@ export function planSync(
   }
   for (const batch of batches) {
     const { mapping } = presetFor(batch.action)
-    const payloads = mapEvents<AudienceEvent>(mapping, batch.events)
+    const payloads = audienceEventsOf(mapEvents<Payload>(mapping, batch.events), batch.events)
     // Every event of a batch has the batch's operation, as its action will read it from the event or fall back on.
     const plan = planAmendments(payloads, { defaultOperation: batch.operation })
     payloads.forEach((payload) => sendFor(String(payload.audience_key), batch.operation).events++)

@@ -5,6 +5,7 @@ import { lastRateLimit } from '../destinations/criteo-audiences/criteo/client'
 import { NO_IDENTIFIER, NOT_AN_EMAIL } from '../destinations/criteo-audiences/identifiers'
 import type { Operation } from '../destinations/criteo-audiences/plan'
 import { DEFAULT_BATCH_SIZE } from '../destinations/criteo-audiences/limits'
+import { audienceKeyOf } from '../destinations/criteo-audiences/payload'
 
 export interface Credentials {
   advertiser_id: string
@@ -157,10 +158,13 @@ export function mapEvents<T>(mapping: Record<string, unknown>, events: readonly 
   return mapped ?? []
 }
 
-/** Each event's audience key as the preset's mapping reads it, for the tallies: that field alone is mapped. */
+/**
+ * Each event's audience key as the destination reads it, for the tallies: that field alone is mapped, and where it
+ * is empty the destination's own fallback applies (`audienceKeyOf`).
+ */
 export function audienceKeysOf(mapping: Record<string, unknown>, events: readonly SegmentEvent[]): string[] {
   return mapEvents<{ audience_key?: unknown }>({ audience_key: mapping.audience_key }, events).map(
-    ({ audience_key }) => (typeof audience_key === 'string' ? audience_key : '(no audience key)')
+    ({ audience_key }, i) => audienceKeyOf(audience_key, events[i]) ?? '(no audience key)'
   )
 }
 

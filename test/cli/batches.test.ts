@@ -3,6 +3,8 @@ import type { SegmentEvent } from '@segment/actions-core'
 import { transform } from '@segment/actions-core'
 import { audienceKeysOf, cutBatches, isRetryable, mapEvents, presetFor, routeOf } from '../../src/cli/runner'
 import { engageEvent, generateEngageStream } from '../../src/cli/generate'
+import { audienceEventOf } from '../../src/destinations/criteo-audiences/payload'
+import type { Payload } from '../../src/destinations/criteo-audiences/addUserToAudience/generated-types'
 
 const enter = (n: number) => engageEvent(`u${n}`, 'a', true, `u${n}@example.com`, n)
 const exit = (n: number) => engageEvent(`u${n}`, 'a', false, `u${n}@example.com`, n)
@@ -141,9 +143,9 @@ describe('audienceKeysOf', () => {
       const { mapping } = presetFor(action)
       const keys = audienceKeysOf(mapping, events)
       expect(keys).toEqual(['a', 'b', 'from_personas', '(no audience key)', 'a'])
-      // The same as applying the whole mapping to each event on its own.
+      // The same as the destination reads it: the whole mapping applied to each event on its own, then its fallbacks.
       const oneByOne = events.map(
-        (event) => (transform(mapping as never, event as never) as { audience_key?: string }).audience_key
+        (event) => audienceEventOf(transform(mapping as never, event as never) as Payload, event).audience_key
       )
       expect(keys).toEqual(oneByOne.map((key) => key ?? '(no audience key)'))
       // And the whole mapping, applied the same way, gives each event's payload exactly as transform does.

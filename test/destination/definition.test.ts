@@ -43,23 +43,11 @@ describe('the destination as an admin sees it', () => {
     expect(definition.actions.syncAudience.defaultSubscription).toBe(
       'type = "identify" and context.personas.computation_class = "audience"'
     )
+    // Plain paths only: the fallbacks, the device's advertising id and the linked list are read by the destination
+    // itself where the mapping leaves them empty (test/destination/mapping.test.ts).
     const expectedMapping = {
-      audience_key: {
-        '@if': {
-          blank: { '@path': '$.properties.audience_key' },
-          then: { '@path': '$.properties.audience_key' },
-          else: { '@path': '$.context.personas.computation_key' }
-        }
-      },
-      email: {
-        '@if': {
-          blank: { '@path': '$.context.traits.email' },
-          then: { '@path': '$.context.traits.email' },
-          else: { '@path': '$.traits.email' }
-        }
-      },
-      madid: { '@path': '$.context.device.advertisingId' },
-      external_audience_id: { '@path': '$.context.personas.external_audience_id' },
+      audience_key: { '@path': '$.properties.audience_key' },
+      email: { '@path': '$.context.traits.email' },
       hash_emails: true,
       enable_batching: true,
       batch_size: 1000

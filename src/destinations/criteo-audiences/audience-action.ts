@@ -6,11 +6,13 @@ import { listIdChoices } from './list-choices'
 import { gumCallerIdOf } from './identifiers'
 import type { Operation } from './plan'
 import { syncEvents, toMultiStatus } from './sync'
+import { audienceEventOf, audienceEventsOf, rawEventsOf, RuntimeInput } from './payload'
 
 /**
  * All three actions are this one definition; only their title, subscription and default operation differ. An event
  * that says whether its user entered or exited (Engage's true or false under the audience key) is synced as it says,
  * whichever action receives it; `operation` applies to events that do not say, and without one they are refused.
+ * What Engage puts in an event where the mapping leaves a field empty is read from the event itself (`payload.ts`).
  */
 export function audienceAction(
   operation: Operation | undefined,
@@ -20,9 +22,11 @@ export function audienceAction(
     ...meta,
     fields: audienceFields,
     dynamicFields: { list_id: listIdChoices },
-    perform: async (request, { settings, payload, audienceMembership }) => {
+    perform: async (request, data) => {
+      const { settings, payload, audienceMembership } = data
+      const event = audienceEventOf(payload, (data as RuntimeInput).rawData)
       const outcome = (
-        await syncEvents(request, settings, [payload], {
+        await syncEvents(request, settings, [event], {
           defaultOperation: operation,
           membership: [audienceMembership],
           gumCallerId: gumCallerIdOf(settings.gum_caller_id)
@@ -31,8 +35,10 @@ export function audienceAction(
       if (!outcome.ok) throw outcome.error
       return outcome.body
     },
-    performBatch: async (request, { settings, payload, audienceMembership }) => {
-      const outcomes = await syncEvents(request, settings, payload, {
+    performBatch: async (request, data) => {
+      const { settings, payload, audienceMembership } = data
+      const events = audienceEventsOf(payload, rawEventsOf(data as RuntimeInput, payload.length))
+      const outcomes = await syncEvents(request, settings, events, {
         defaultOperation: operation,
         membership: audienceMembership,
         gumCallerId: gumCallerIdOf(settings.gum_caller_id)
