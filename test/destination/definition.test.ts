@@ -48,6 +48,7 @@ describe('the destination as an admin sees it', () => {
     const expectedMapping = {
       audience_key: { '@path': '$.properties.audience_key' },
       email: { '@path': '$.context.traits.email' },
+      use_device_advertising_id: true,
       hash_emails: true,
       enable_batching: true,
       batch_size: 1000

@@ -196,6 +196,37 @@ describe("the device's advertising id", () => {
       { audience_key: 'first_time_shopper', email: hash('cat@example.com') }
     ])
   })
+
+  it('sends no device advertising id when the admin turns that off, and still sends one the mapping gives', async () => {
+    const { scope, amendments } = criteoWith([{ id: '101', name: 'first_time_shopper' }])
+    acceptAmendments(scope, '101', amendments, 2)
+    const fromDevice = edited(audienceEvent({ email: 'ann@example.com', userId: 'ann' }), (e) => {
+      e.context.device = { advertisingId: IDFA }
+    })
+    const mapped = edited(audienceEvent({ email: 'bob@example.com', userId: 'bob' }), (e) => {
+      e.context.traits.idfa = '11111111-2222-3333-4444-555555555555'
+    })
+
+    const result = await runBatch([fromDevice, mapped], {
+      mapping: { use_device_advertising_id: false, madid: { '@path': '$.context.traits.idfa' } }
+    })
+
+    expect(scope.isDone()).toBe(true)
+    expect(amendments.bodies).toEqual(
+      expect.arrayContaining([
+        amendmentBody('add', ['ann@example.com', 'bob@example.com'].map(hash)),
+        typedAmendmentBody('add', 'madid', ['11111111-2222-3333-4444-555555555555'])
+      ])
+    )
+    expect(result.map((r) => r.sent)).toEqual([
+      { audience_key: 'first_time_shopper', email: hash('ann@example.com') },
+      {
+        audience_key: 'first_time_shopper',
+        email: hash('bob@example.com'),
+        madid: '11111111-2222-3333-4444-555555555555'
+      }
+    ])
+  })
 })
 
 describe('Identify events ("Send Identify" mode)', () => {

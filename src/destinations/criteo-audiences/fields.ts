@@ -32,6 +32,13 @@ export const audienceFields: Record<string, InputField> = {
       "The device's IDFA (iOS) or AAID (Android), synced as its own identifier type. Leave it empty to use the event's own (context.device.advertisingId), when it has one. Sent lowercased and never hashed. An all-zero id (ad tracking limited) is skipped.",
     type: 'string'
   },
+  use_device_advertising_id: {
+    label: "Sync the device's advertising ID",
+    description:
+      "When the Mobile advertising ID field is empty, sync the event's own device advertising id (context.device.advertisingId). Turn off to sync mobile advertising ids only from the field above.",
+    type: 'boolean',
+    default: true
+  },
   identity_link: {
     label: 'identityLink',
     description:

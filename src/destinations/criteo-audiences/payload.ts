@@ -52,7 +52,11 @@ export function audienceEventOf(payload: Payload, raw: unknown): AudienceEvent {
     // Any value but an empty one stands: one that is not a list id is reported as such, never replaced by the name.
     external_audience_id: isEmpty(linked) ? undefined : String(linked),
     email: isEmpty(payload.email) ? event?.traits?.email : payload.email,
-    madid: isEmpty(payload.madid) ? context?.device?.advertisingId : payload.madid,
+    madid: !isEmpty(payload.madid)
+      ? payload.madid
+      : payload.use_device_advertising_id === false
+        ? undefined
+        : context?.device?.advertisingId,
     identity_link: payload.identity_link,
     gum_id: payload.gum_id,
     hash_emails: payload.hash_emails,

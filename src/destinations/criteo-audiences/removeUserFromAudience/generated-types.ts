@@ -14,6 +14,10 @@ export interface Payload {
    */
   madid?: string
   /**
+   * When the Mobile advertising ID field is empty, sync the event's own device advertising id (context.device.advertisingId). Turn off to sync mobile advertising ids only from the field above.
+   */
+  use_device_advertising_id?: boolean
+  /**
    * The user's LiveRamp identityLink (RampID), if you have one: synced as its own identifier type, as given.
    */
   identity_link?: string
