@@ -21,7 +21,7 @@ beforeEach(() => resetCriteoCaches())
 
 describe('the destination as an admin sees it', () => {
   it('is a cloud destination with three required custom-auth settings, and the optional GUM caller id', () => {
-    expect(definition.name).toBe('Criteo Audiences (Actions)')
+    expect(definition.name).toBe('Criteo Audiences')
     expect(definition.mode).toBe('cloud')
     expect(definition.authentication?.scheme).toBe('custom')
     const fields = definition.authentication?.fields ?? {}
@@ -81,6 +81,15 @@ describe('the destination as an admin sees it', () => {
   it('shares one set of fields between the actions', () => {
     expect(definition.actions.addUserToAudience.fields).toBe(definition.actions.removeUserFromAudience.fields)
     expect(definition.actions.syncAudience.fields).toBe(definition.actions.removeUserFromAudience.fields)
+  })
+
+  it("marks its fields as Segment's repo does: email as hashed PII, batching always on, batches no larger than an amendment", () => {
+    const fields = definition.actions.addUserToAudience.fields
+    expect(fields.email.category).toBe('hashedPII')
+    // Sent as they are (Criteo matches them unhashed): not for Segment to hash.
+    for (const key of ['madid', 'identity_link', 'gum_id']) expect(fields[key].category).toBeUndefined()
+    expect(fields.enable_batching).toMatchObject({ type: 'boolean', default: true, readOnly: true })
+    expect(fields.batch_size).toMatchObject({ default: 1000, minimum: 1, maximum: 50_000, unsafe_hidden: true })
   })
 
   it('has generated types that match its fields (run `npm run types` after changing a field)', () => {

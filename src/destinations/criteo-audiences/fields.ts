@@ -1,5 +1,5 @@
 import type { InputField } from '@segment/actions-core'
-import { DEFAULT_BATCH_SIZE } from './limits'
+import { DEFAULT_BATCH_SIZE, MAX_IDENTIFIERS_PER_AMENDMENT } from './limits'
 
 /**
  * Fields shared by every action: they differ only in the operation they send by default.
@@ -24,6 +24,8 @@ export const audienceFields: Record<string, InputField> = {
     description:
       "The user's email address, or its SHA-256 hash. By default the event's context.traits.email (Track events); where the field is empty, as in Identify events, the destination uses traits.email. An event without a valid one is reported as not synced, and the rest of its batch goes on.",
     type: 'string',
+    // Segment's flag for fields that carry personal data to be hashed: its UI and data controls treat them so.
+    category: 'hashedPII',
     default: { '@path': '$.context.traits.email' }
   },
   madid: {
@@ -76,7 +78,9 @@ export const audienceFields: Record<string, InputField> = {
     label: 'Enable batching',
     description: 'Send events to Criteo in batches: one request per audience for up to 50,000 users.',
     type: 'boolean',
-    default: true
+    default: true,
+    // Batches are how this destination spares Criteo's rate limit: an admin cannot turn them off.
+    readOnly: true
   },
   batch_size: {
     label: 'Batch size',
@@ -84,6 +88,8 @@ export const audienceFields: Record<string, InputField> = {
     type: 'number',
     default: DEFAULT_BATCH_SIZE,
     minimum: 1,
+    // A batch's identifiers of one list and type fit one amendment; larger batches are still cut (plan.ts).
+    maximum: MAX_IDENTIFIERS_PER_AMENDMENT,
     unsafe_hidden: true
   }
 }

@@ -25,7 +25,7 @@ function listNameFor(computationKey: unknown, audienceName: unknown): string {
 }
 
 const destination: AudienceDestinationDefinition<Settings> = {
-  name: 'Criteo Audiences (Actions)',
+  name: 'Criteo Audiences',
   slug: 'actions-criteo-audiences',
   mode: 'cloud',
   description:
