@@ -17,7 +17,7 @@ export type PresetSubscription = {
 
 /** The subscription an admin who changes nothing gets for `action`: its preset's trigger and default mapping. */
 export function presetSubscription(action: ActionName): PresetSubscription {
-  const preset = destination.presets?.find((p) => p.partnerAction === action)
+  const preset = destination.presets?.find((p) => p.partnerAction === action && p.type === 'automatic')
   if (!preset || preset.type !== 'automatic') throw new Error(`The destination has no preset for ${action}`)
   return {
     name: preset.name ?? action,

@@ -69,7 +69,7 @@ export type AudienceAction = 'addUserToAudience' | 'removeUserFromAudience' | 's
 
 /** The destination's own presets: what an admin who changes nothing gets. */
 export function presetFor(action: AudienceAction): Subscription {
-  const preset = definition.presets?.find((p) => p.partnerAction === action)
+  const preset = definition.presets?.find((p) => p.partnerAction === action && p.type === 'automatic')
   if (!preset || preset.type !== 'automatic') throw new Error(`The destination has no preset for ${action}`)
   return { subscribe: preset.subscribe, partnerAction: action, mapping: preset.mapping as Record<string, unknown> }
 }

@@ -74,7 +74,19 @@ describe('the destination as an admin sees it', () => {
         partnerAction: 'syncAudience',
         mapping: expectedMapping,
         type: 'automatic'
-      }
+      },
+      ...[
+        ['Linked Audience entered', 'addUserToAudience', 'warehouse_audience_entered_track'],
+        ['Linked Audience exited', 'removeUserFromAudience', 'warehouse_audience_exited_track'],
+        ['Linked Audience membership changed', 'syncAudience', 'warehouse_audience_membership_changed_identify'],
+        ['Journey step entered', 'addUserToAudience', 'journeys_step_entered_track']
+      ].map(([name, partnerAction, eventSlug]) => ({
+        name,
+        partnerAction,
+        mapping: expectedMapping,
+        type: 'specificEvent',
+        eventSlug
+      }))
     ])
   })
 

@@ -85,6 +85,36 @@ const destination: AudienceDestinationDefinition<Settings> = {
       partnerAction: 'syncAudience',
       mapping: defaultValues(syncAudience.fields),
       type: 'automatic'
+    },
+    // Linked Audiences (audiences built on the warehouse's Data Graph) and Journeys: Segment routes their events to
+    // these by event kind rather than by a subscription.
+    {
+      name: 'Linked Audience entered',
+      partnerAction: 'addUserToAudience',
+      mapping: defaultValues(addUserToAudience.fields),
+      type: 'specificEvent',
+      eventSlug: 'warehouse_audience_entered_track'
+    },
+    {
+      name: 'Linked Audience exited',
+      partnerAction: 'removeUserFromAudience',
+      mapping: defaultValues(removeUserFromAudience.fields),
+      type: 'specificEvent',
+      eventSlug: 'warehouse_audience_exited_track'
+    },
+    {
+      name: 'Linked Audience membership changed',
+      partnerAction: 'syncAudience',
+      mapping: defaultValues(syncAudience.fields),
+      type: 'specificEvent',
+      eventSlug: 'warehouse_audience_membership_changed_identify'
+    },
+    {
+      name: 'Journey step entered',
+      partnerAction: 'addUserToAudience',
+      mapping: defaultValues(addUserToAudience.fields),
+      type: 'specificEvent',
+      eventSlug: 'journeys_step_entered_track'
     }
   ],
   audienceFields: {},

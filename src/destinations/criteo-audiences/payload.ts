@@ -42,13 +42,14 @@ export function audienceKeyOf(mapped: unknown, raw: unknown): string | undefined
  * What the destination syncs for one event: its mapped payload, with what Engage put in the event where the mapping
  * left the field empty. Every event comes out with the same keys in the same order, so the planner sees one shape.
  */
-export function audienceEventOf(payload: Payload, raw: unknown): AudienceEvent {
+export function audienceEventOf(payload: Payload, raw: unknown, savedListId?: string): AudienceEvent {
   const event = raw as EngageEvent | undefined
   const context = event?.context
   const linked = context?.personas?.external_audience_id
   return {
     audience_key: audienceKeyOf(payload.audience_key, raw),
     list_id: payload.list_id,
+    saved_list_id: savedListId,
     // Any value but an empty one stands: one that is not a list id is reported as such, never replaced by the name.
     external_audience_id: isEmpty(linked) ? undefined : String(linked),
     email: isEmpty(payload.email) ? event?.traits?.email : payload.email,
@@ -65,9 +66,13 @@ export function audienceEventOf(payload: Payload, raw: unknown): AudienceEvent {
 }
 
 /** `audienceEventOf` for a batch; `raws[i]` is the event behind `payloads[i]`, or undefined where it is not known. */
-export function audienceEventsOf(payloads: readonly Payload[], raws: readonly unknown[] | undefined): AudienceEvent[] {
+export function audienceEventsOf(
+  payloads: readonly Payload[],
+  raws: readonly unknown[] | undefined,
+  savedListId?: string
+): AudienceEvent[] {
   const events = new Array<AudienceEvent>(payloads.length)
-  for (let i = 0; i < payloads.length; i++) events[i] = audienceEventOf(payloads[i], raws?.[i])
+  for (let i = 0; i < payloads.length; i++) events[i] = audienceEventOf(payloads[i], raws?.[i], savedListId)
   return events
 }
 

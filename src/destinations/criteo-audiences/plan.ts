@@ -25,16 +25,25 @@ export type IdentifierType = (typeof IDENTIFIER_TYPES)[number]
 
 /**
  * The Criteo list an event's users go to: the list named after its audience (found or created), a list the admin
- * chose by id in the mapping (checked to belong to the advertiser), or the list Engage linked to the audience
- * (`external_audience_id`, trusted as it is: Engage got it from this destination's `createAudience`).
+ * chose by id in the mapping's field, the list created or picked when the mapping was saved (its hook's output), or
+ * the list Engage linked to the audience (`external_audience_id`). A list given by id is checked to be one of the
+ * advertiser's writable contact lists before anything is sent to it.
  */
 export type ListTarget =
-  { kind: 'name'; name: string } | { kind: 'chosen'; id: string } | { kind: 'engage'; id: string }
+  | { kind: 'name'; name: string }
+  | { kind: 'chosen'; id: string }
+  | { kind: 'saved'; id: string }
+  | { kind: 'engage'; id: string }
+
+/** Where a list given by id came from: its errors say what to do about it. */
+export type ListOrigin = Exclude<ListTarget['kind'], 'name'>
 
 /** The fields of one event that decide what is sent for it. */
 export interface AudienceEvent {
   audience_key?: string
   list_id?: string
+  /** The list created or picked when the mapping was saved (retlOnMappingSave / onMappingSave). */
+  saved_list_id?: string
   external_audience_id?: string
   email?: unknown
   madid?: unknown
@@ -193,7 +202,7 @@ export function planAmendments(events: readonly AudienceEvent[], options: PlanOp
     }
 
     let groups =
-      isBlank(event.list_id) && isBlank(event.external_audience_id)
+      isBlank(event.list_id) && isBlank(event.saved_list_id) && isBlank(event.external_audience_id)
         ? byName.get(event.audience_key as string)
         : undefined
     if (groups === undefined) {
@@ -305,17 +314,15 @@ export function targetKey(target: ListTarget): string {
 
 /** Where an event's users go, or why it names no list. */
 function targetOf(event: AudienceEvent): ListTarget | string {
-  if (event.list_id !== undefined && event.list_id !== null && String(event.list_id).trim() !== '') {
-    const id = String(event.list_id).trim()
-    return /^\d+$/.test(id) ? { kind: 'chosen', id } : NOT_A_LIST_ID
-  }
-  if (
-    event.external_audience_id !== undefined &&
-    event.external_audience_id !== null &&
-    event.external_audience_id !== ''
-  ) {
-    const id = String(event.external_audience_id).trim()
-    return /^\d+$/.test(id) ? { kind: 'engage', id } : NOT_A_LIST_ID
+  // A list chosen in the mapping's field first, then the one saved with the mapping, then the one Engage linked.
+  for (const [kind, value] of [
+    ['chosen', event.list_id],
+    ['saved', event.saved_list_id],
+    ['engage', event.external_audience_id]
+  ] as const) {
+    if (value === undefined || value === null || String(value).trim() === '') continue
+    const id = String(value).trim()
+    return /^\d+$/.test(id) ? { kind, id } : NOT_A_LIST_ID
   }
   if (!isUsableAudienceKey(event.audience_key)) return MISSING_AUDIENCE_KEY
   if (event.audience_key.length > MAX_LIST_NAME_LENGTH) return audienceKeyTooLong(event.audience_key.length)

@@ -14,7 +14,7 @@ import {
   SEARCH_PAGE_SIZE,
   TOKEN_EXPIRY_MARGIN_SECONDS
 } from '../limits'
-import { amendmentBody, IdentifierType, ListTarget, Operation } from '../plan'
+import { amendmentBody, IdentifierType, ListOrigin, ListTarget, Operation } from '../plan'
 import { sha256Hex } from '../identifiers'
 import {
   criteoError,
@@ -320,22 +320,39 @@ export class CriteoClient {
    * `id` itself when it is one of this advertiser's contact lists and takes amendments; otherwise an error that says
    * what to do. Costs one search filtered by the id, once an hour at most (a minute for an id found missing).
    */
-  async checkListId(id: string, origin: 'chosen' | 'engage' = 'chosen'): Promise<string> {
+  async checkListId(id: string, origin: ListOrigin = 'chosen'): Promise<string> {
     const check = await this.tenant().byId.fetch(id, { context: this })
     if (check === undefined || check === 'missing') throw this.listNotFound(id, origin)
-    return writable(check)
+    return writable(check, undefined, origin)
   }
 
   /** The id check behind `checkListId`: one search of the advertiser's contact lists, filtered by the id. */
   async lookUpListId(id: string, options: { ttl?: number }): Promise<IdCheck> {
-    const found: { list?: ListInfo } = {}
-    await this.searchLists({ ids: [id] }, (list) => {
-      if (list.id === id) found.list = { id, readOnly: list.readOnly }
-      return found.list !== undefined
-    })
-    if (found.list !== undefined) return found.list
+    const list = await this.findListById(id)
+    if (list !== undefined) return { id, readOnly: list.readOnly }
     options.ttl = MISSING_LIST_CACHE_TTL_MS
     return 'missing'
+  }
+
+  /**
+   * The list `id` with its name, when it is one of this advertiser's writable contact lists (what a mapping saves);
+   * otherwise an error that says what to do. The check is remembered as `checkListId`'s.
+   */
+  async describeList(id: string): Promise<ContactList> {
+    const list = await this.findListById(id)
+    if (list === undefined) throw this.listNotFound(id, 'saved')
+    this.tenant().byId.set(id, { id, readOnly: list.readOnly })
+    writable(list, undefined, 'saved')
+    return { id, name: list.name ?? id }
+  }
+
+  private async findListById(id: string): Promise<(ListInfo & { name?: string }) | undefined> {
+    const found: { list?: ListInfo & { name?: string } } = {}
+    await this.searchLists({ ids: [id] }, (list) => {
+      if (list.id === id) found.list = list
+      return found.list !== undefined
+    })
+    return found.list
   }
 
   /** Every contact list of the advertiser, by name: what an admin picks from when choosing a list. */
@@ -403,12 +420,14 @@ export class CriteoClient {
     }
   }
 
-  private listNotFound(id: string, origin: 'chosen' | 'engage'): IntegrationError {
+  private listNotFound(id: string, origin: ListOrigin): IntegrationError {
     const advertiser = this.settings.advertiser_id
-    const fix =
-      origin === 'chosen'
-        ? 'Pick a list from the Criteo list drop-down of this mapping, or clear the field to sync to the list named after the audience.'
-        : 'Reconnect the audience to this destination in Engage, so that a list is created or linked again.'
+    const fix = {
+      chosen:
+        'Pick a list from the Criteo list drop-down of this mapping, or clear the field to sync to the list named after the audience.',
+      saved: "Save the mapping again, to create a list or pick one of the advertiser's.",
+      engage: 'Reconnect the audience to this destination in Engage, so that a list is created or linked again.'
+    }[origin]
     return new IntegrationError(
       `Criteo list ${id} does not exist, or is not a contact list of advertiser ${advertiser}. ${fix}`,
       ErrorCodes.NOT_FOUND,
@@ -691,14 +710,20 @@ function abortOnDeadline(): { remember: (options: { signal?: unknown }) => void;
 }
 
 /** A list's id, or a permanent error when Criteo marks it read-only: amending it could only fail. */
-function writable(list: ListInfo, name?: string): string {
+function writable(list: ListInfo, name?: string, origin?: ListOrigin): string {
   if (!list.readOnly) return list.id
   const which = name === undefined ? `Criteo list ${list.id}` : `Criteo list ${list.id} ("${name}")`
+  const fix =
+    origin === undefined
+      ? 'Rename the Engage audience, or choose a writable list in the Criteo list field of this mapping.'
+      : {
+          chosen:
+            'Choose another list in the Criteo list field of this mapping, or clear it to sync to the list named after the audience.',
+          saved: 'Save the mapping again, to create a list or pick a writable one.',
+          engage: 'Reconnect the audience to this destination in Engage, so that a writable list is created or linked.'
+        }[origin]
   throw new IntegrationError(
-    `${which} is read-only in Criteo: users cannot be added to or removed from it. ` +
-      (name === undefined
-        ? 'Choose another list in the Criteo list field of this mapping, or clear it to sync to the list named after the audience.'
-        : 'Rename the Engage audience, or choose a writable list in the Criteo list field of this mapping.'),
+    `${which} is read-only in Criteo: users cannot be added to or removed from it. ${fix}`,
     ErrorCodes.FORBIDDEN,
     403
   )
