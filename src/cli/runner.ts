@@ -6,6 +6,7 @@ import { NO_IDENTIFIER, NOT_AN_EMAIL } from '../destinations/criteo-audiences/id
 import type { Operation } from '../destinations/criteo-audiences/plan'
 import { DEFAULT_BATCH_SIZE } from '../destinations/criteo-audiences/limits'
 import { audienceKeyOf } from '../destinations/criteo-audiences/payload'
+import { TokenStore } from './token-store'
 
 export interface Credentials {
   advertiser_id: string
@@ -27,6 +28,8 @@ export interface SyncOptions {
   onProgress?: (done: number, total: number) => void
   sleep?: (ms: number) => Promise<void>
   now?: () => number
+  /** Where the run keeps its access token, as Segment does (a store of its own when not given). */
+  tokens?: TokenStore
 }
 
 export interface AudienceTally {
@@ -201,7 +204,8 @@ export async function runSync(options: SyncOptions): Promise<SyncResult> {
     maxBackoffMs = 30_000,
     onProgress,
     sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-    now = Date.now
+    now = Date.now,
+    tokens = new TokenStore()
   } = options
   const started = now()
   const destination = new Destination<Credentials>(definition)
@@ -281,6 +285,7 @@ export async function runSync(options: SyncOptions): Promise<SyncResult> {
         sendOnce(
           destination,
           settings,
+          tokens,
           subscription,
           pending.map((i) => batch.events[i])
         )
@@ -335,11 +340,14 @@ export async function runSync(options: SyncOptions): Promise<SyncResult> {
 async function sendOnce(
   destination: Destination<Credentials>,
   settings: Credentials,
+  tokens: TokenStore,
   subscription: Subscription,
   events: SegmentEvent[]
 ): Promise<EventResult[]> {
   try {
-    const [result] = await destination.onBatch(events, { ...settings, subscription } as never)
+    const [result] = await destination.onBatch(events, { ...settings, oauth: tokens.oauth(), subscription } as never, {
+      onTokenRefresh: tokens.onTokenRefresh
+    })
     return (result as { multistatus: EventResult[] }).multistatus
   } catch (error) {
     const { status = 500, message } = error as { status?: number; message: string }

@@ -1,4 +1,6 @@
+import { InvalidAuthenticationError } from '@segment/actions-core'
 import { resetCriteoCaches } from '../../src/destinations/criteo-audiences/criteo/client'
+import { REFUSED_CREDENTIALS_TTL_MS } from '../../src/destinations/criteo-audiences/limits'
 import {
   acceptAmendments,
   amendmentBody,
@@ -131,23 +133,28 @@ describe('access tokens', () => {
     expect(scope.isDone()).toBe(true)
   })
 
-  it('fails every event with a clear, non-retryable error when the credentials are wrong, without revealing them', async () => {
+  it('fails the batch with a clear, non-retryable error when the credentials are wrong, without revealing them', async () => {
+    // No token yet: the batch asks Segment for one, and actions-core's refresh (`refreshAccessToken`) is what the
+    // token endpoint refuses. actions-core then fails the whole batch with that error, as it does for any oauth2
+    // destination whose refresh fails; Segment does not retry it (401).
     const scope = criteo()
       .post('/oauth2/token')
       .reply(401, {
         errors: [{ type: 'authentication', code: 'invalid-client-credentials', title: 'Bad credentials' }]
       })
 
-    const result = await runBatch([ann(), audienceEvent({ email: 'bob@example.com', audience: 'vip' })])
+    const failure = await runBatch([ann(), audienceEvent({ email: 'bob@example.com', audience: 'vip' })]).then(
+      () => undefined,
+      (error: Error & { status?: number; code?: string }) => error
+    )
 
-    const message =
+    expect(failure).toBeInstanceOf(InvalidAuthenticationError)
+    expect([failure?.status, failure?.code, failure?.message]).toEqual([
+      401,
+      'INVALID_AUTHENTICATION',
       'Criteo refused the Client ID and Client Secret (HTTP 401 invalid-client-credentials: Bad credentials). Check both in the destination settings: they are the API credentials of an app in Criteo Partners Portal.'
-    expect(result.map((r) => [r.status, r.errortype, r.errormessage])).toEqual([
-      [401, 'INVALID_AUTHENTICATION', message],
-      [401, 'INVALID_AUTHENTICATION', message]
     ])
-    expect(JSON.stringify(result)).not.toContain('super-secret-a')
-    expect(JSON.stringify(result)).not.toContain('ann@example.com')
+    expect(failure?.message).not.toContain('super-secret-a')
     expect(scope.isDone()).toBe(true)
   })
 
@@ -431,7 +438,7 @@ function amendmentOkFor(count: number) {
 }
 
 describe('a batch whose lookups fail', () => {
-  it('asks for a token once, however many audiences are waiting on it', async () => {
+  it('asks for a token once, however many audiences are waiting on it, and once a minute while refused', async () => {
     const tokens: Recorder = { bodies: [] }
     const scope = criteo()
       .post('/oauth2/token', (body) => {
@@ -440,11 +447,21 @@ describe('a batch whose lookups fail', () => {
       })
       .reply(401, { error: 'invalid_client' })
     const audiences = ['a1', 'a2', 'a3', 'a4', 'a5', 'a6', 'a7', 'a8']
-    const result = await runBatch(
-      audiences.map((audience, i) => audienceEvent({ email: `u${i}@example.com`, audience }))
-    )
+    const batch = () =>
+      runBatch(audiences.map((audience, i) => audienceEvent({ email: `u${i}@example.com`, audience })))
+    const refused =
+      'Criteo refused the Client ID and Client Secret (HTTP 401 invalid_client). Check both in the destination settings: they are the API credentials of an app in Criteo Partners Portal.'
+
+    // actions-core asks for a new token twice (its retry after the first refusal): the refusal is remembered.
+    await expect(batch()).rejects.toThrow(refused)
+    await expect(batch()).rejects.toThrow(refused)
     expect(tokens.bodies).toHaveLength(1)
-    expect(result.map((r) => r.status)).toEqual(audiences.map(() => 401))
     expect(scope.isDone()).toBe(true)
+
+    const now = Date.now()
+    jest.spyOn(Date, 'now').mockReturnValue(now + REFUSED_CREDENTIALS_TTL_MS + 1)
+    const again = criteo().post('/oauth2/token').reply(401, { error: 'invalid_client' })
+    await expect(batch()).rejects.toThrow(refused)
+    expect(again.isDone()).toBe(true)
   })
 })

@@ -20,10 +20,13 @@ import {
 beforeEach(() => resetCriteoCaches())
 
 describe('the destination as an admin sees it', () => {
-  it('is a cloud destination with three required custom-auth settings, and the optional GUM caller id', () => {
+  it('is a cloud destination with three required settings, and the optional GUM caller id; Segment keeps its token', () => {
     expect(definition.name).toBe('Criteo Audiences')
     expect(definition.mode).toBe('cloud')
-    expect(definition.authentication?.scheme).toBe('custom')
+    expect(definition.authentication?.scheme).toBe('oauth2')
+    expect(definition.authentication).toHaveProperty('refreshAccessToken', expect.any(Function))
+    // The client sets the bearer header itself: an extendRequest adding it would also send it to the token endpoint.
+    expect(definition.extendRequest).toBeUndefined()
     const fields = definition.authentication?.fields ?? {}
     expect(Object.fromEntries(Object.entries(fields).map(([k, f]) => [k, [f.type, f.required]]))).toEqual({
       advertiser_id: ['string', true],

@@ -27,26 +27,28 @@ export function audienceAction(
     dynamicFields: { list_id: listIdChoices },
     hooks: { retlOnMappingSave: listHook, onMappingSave: listHook },
     perform: async (request, data) => {
-      const { settings, payload, audienceMembership, hookOutputs } = data
+      const { settings, payload, audienceMembership, hookOutputs, auth } = data
       const event = audienceEventOf(payload, (data as RuntimeInput).rawData, savedListIdOf(hookOutputs))
       const outcome = (
         await syncEvents(request, settings, [event], {
           defaultOperation: operation,
           membership: [audienceMembership],
-          gumCallerId: gumCallerIdOf(settings.gum_caller_id)
+          gumCallerId: gumCallerIdOf(settings.gum_caller_id),
+          tokens: { held: auth?.accessToken, batch: settings }
         })
       ).outcome(0)
       if (!outcome.ok) throw outcome.error
       return outcome.body
     },
     performBatch: async (request, data) => {
-      const { settings, payload, audienceMembership, hookOutputs } = data
+      const { settings, payload, audienceMembership, hookOutputs, auth } = data
       const raws = rawEventsOf(data as RuntimeInput, payload.length)
       const events = audienceEventsOf(payload, raws, savedListIdOf(hookOutputs))
       const outcomes = await syncEvents(request, settings, events, {
         defaultOperation: operation,
         membership: audienceMembership,
-        gumCallerId: gumCallerIdOf(settings.gum_caller_id)
+        gumCallerId: gumCallerIdOf(settings.gum_caller_id),
+        tokens: { held: auth?.accessToken, batch: settings }
       })
       return toMultiStatus(outcomes)
     }

@@ -9,6 +9,15 @@ import { assertAdvertiserId } from './sync'
 import { audienceKeyTooLong, isUsableAudienceKey } from './identifiers'
 import { MAX_LIST_NAME_LENGTH } from './limits'
 
+/**
+ * The token Segment keeps for these credentials, where actions-core passes no `auth`: `createAudience` and
+ * `getAudience` get the settings as the host gave them, `oauth` included.
+ */
+function heldTokenOf(settings: unknown): string | undefined {
+  const token = (settings as { oauth?: { access_token?: unknown } }).oauth?.access_token
+  return typeof token === 'string' && token !== '' ? token : undefined
+}
+
 /** The list an audience is linked to is named after its key, or, when Engage gives none, after its name. */
 function listNameFor(computationKey: unknown, audienceName: unknown): string {
   const name = isUsableAudienceKey(computationKey) ? computationKey : audienceName
@@ -30,8 +39,15 @@ const destination: AudienceDestinationDefinition<Settings> = {
   mode: 'cloud',
   description:
     'Keeps Criteo contact lists in sync with Segment Engage audiences: users who enter an audience are added to the list named after it, users who exit are removed.',
+  // Segment keeps the token (`settings.oauth`) for every worker of the fleet: on a 401 actions-core gets a new one from
+  // `refreshAccessToken`, hands it to the host to keep (`onTokenRefresh`) and runs the batch again. There is no
+  // `extendRequest` adding the bearer header: actions-core builds `refreshAccessToken`'s request client from it, with
+  // the refused token (or none), and the token endpoint must get the credentials alone (one authentication method per
+  // request, RFC 6749 §2.3), not a dead bearer token beside them. The client sets the header on each call instead,
+  // knowing which token it sent: a refusal of Segment's token, of one just issued, or of this worker's own each call
+  // for something else (criteo/client.ts), and each is redacted from what Criteo echoes.
   authentication: {
-    scheme: 'custom',
+    scheme: 'oauth2',
     fields: {
       advertiser_id: {
         label: 'Advertiser ID',
@@ -58,11 +74,17 @@ const destination: AudienceDestinationDefinition<Settings> = {
         type: 'string'
       }
     },
+    // The credentials themselves are tested, with a token they get, never with the one Segment holds: a token got
+    // with an earlier secret would vouch for a wrong one.
     testAuthentication: async (request, { settings }) => {
       assertAdvertiserId(settings.advertiser_id)
       await new CriteoClient(request, settings).checkAccess()
       return true
-    }
+    },
+    // Client credentials, from the settings: there is no refresh token. `auth.accessToken` is the token refused.
+    refreshAccessToken: async (request, { settings, auth }) => ({
+      accessToken: await new CriteoClient(request, settings).replaceToken(auth?.accessToken)
+    })
   },
   presets: [
     {
@@ -126,7 +148,7 @@ const destination: AudienceDestinationDefinition<Settings> = {
     async createAudience(request, { settings, audienceName, personas }) {
       assertAdvertiserId(settings.advertiser_id)
       const name = listNameFor(personas?.computation_key, audienceName)
-      return { externalId: await new CriteoClient(request, settings).listId(name) }
+      return { externalId: await new CriteoClient(request, settings, { held: heldTokenOf(settings) }).listId(name) }
     },
     // Engage calls this to check that a linked list still exists.
     async getAudience(request, { settings, externalId }) {
@@ -139,7 +161,8 @@ const destination: AudienceDestinationDefinition<Settings> = {
           400
         )
       }
-      return { externalId: await new CriteoClient(request, settings).checkListId(id, 'engage') }
+      const client = new CriteoClient(request, settings, { held: heldTokenOf(settings) })
+      return { externalId: await client.checkListId(id, 'engage') }
     }
   },
   actions: {

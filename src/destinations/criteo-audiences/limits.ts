@@ -29,6 +29,13 @@ export const TOKEN_EXPIRY_MARGIN_SECONDS = 60
  */
 export const AUDIENCE_CACHE_TTL_MS = 60 * 60 * 1000
 
+/**
+ * How long credentials the token endpoint refused are believed refused: bad credentials cost one token request a
+ * minute per worker, not one for every batch and every retry actions-core makes to refresh a token. Credentials an
+ * admin corrects are new credentials, and are asked about at once.
+ */
+export const REFUSED_CREDENTIALS_TTL_MS = 60 * 1000
+
 /** Tokens and rate-limit states kept, one per set of credentials, so a worker serving many workspaces stays small. */
 export const CACHE_MAX_ENTRIES = 10_000
 

@@ -13,12 +13,19 @@ export async function listIdChoices(
   {
     settings,
     payload,
-    dynamicFieldContext
-  }: { settings: CriteoCredentials; payload?: { list_id?: unknown }; dynamicFieldContext?: { query?: string } }
+    dynamicFieldContext,
+    auth
+  }: {
+    settings: CriteoCredentials
+    payload?: { list_id?: unknown }
+    dynamicFieldContext?: { query?: string }
+    auth?: { accessToken?: string }
+  }
 ): Promise<DynamicFieldResponse> {
   try {
     assertAdvertiserId(settings.advertiser_id)
-    const lists = await new CriteoClient(request, settings).contactLists()
+    // Segment's token when it holds one (a refused one is replaced by this worker's own: no actions-core refreshes here).
+    const lists = await new CriteoClient(request, settings, { held: auth?.accessToken }).contactLists()
     const typed = dynamicFieldContext?.query ?? payload?.list_id
     const query = typeof typed === 'string' || typeof typed === 'number' ? String(typed).trim() : ''
     const needle = query.toLowerCase()

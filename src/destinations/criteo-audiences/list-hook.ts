@@ -45,7 +45,8 @@ export const listHook: ActionHookDefinition<Settings, Payload, unknown, ListHook
         listIdChoices(request, {
           settings: data.settings,
           payload: { list_id: data.hookInputs?.list_id },
-          dynamicFieldContext: data.dynamicFieldContext
+          dynamicFieldContext: data.dynamicFieldContext,
+          auth: data.auth
         })
     },
     list_name: {
@@ -59,10 +60,10 @@ export const listHook: ActionHookDefinition<Settings, Payload, unknown, ListHook
     id: { label: 'List id', description: 'The id of the Criteo contact list.', type: 'string', required: true },
     name: { label: 'List name', description: 'The name of the Criteo contact list.', type: 'string', required: true }
   },
-  performHook: async (request, { settings, hookInputs }): Promise<ActionHookResponse<ListHookOutputs>> => {
+  performHook: async (request, { settings, hookInputs, auth }): Promise<ActionHookResponse<ListHookOutputs>> => {
     try {
       assertAdvertiserId(settings.advertiser_id)
-      const client = new CriteoClient(request, settings)
+      const client = new CriteoClient(request, settings, { held: auth?.accessToken })
       const chosen = String(hookInputs?.list_id ?? '').trim()
       if (chosen !== '') {
         const list = await client.describeList(chosen)

@@ -18,8 +18,8 @@ import {
   Rejection,
   targetKey
 } from './plan'
-import { CriteoClient, CriteoCredentials, settle, Settled } from './criteo/client'
-import { isRetryable, RateLimitedError, reportedStatus } from './criteo/errors'
+import { CriteoClient, CriteoCredentials, settle, Settled, TokenSource } from './criteo/client'
+import { isRetryable, RateLimitedError, reportedStatus, SegmentTokenError } from './criteo/errors'
 
 export const ADVERTISER_ID_NOT_DIGITS =
   'The Advertiser ID must contain only digits: find it in Criteo Commerce Growth under Settings, or in the URL of your advertiser.'
@@ -54,6 +54,8 @@ export interface SyncOptions {
   membership?: readonly (boolean | undefined)[]
   /** The GUM caller id setting, when GUM ids are synced. */
   gumCallerId?: number
+  /** The token Segment holds and the batch, as actions-core runs it (see `TokenSource`); none: this worker's own. */
+  tokens?: TokenSource
 }
 
 export function assertAdvertiserId(advertiserId: string): void {
@@ -87,7 +89,12 @@ export async function syncEvents(
   for (const { index, reason, kind } of rejected) results.fail(index, rejectionError(reason, kind))
 
   if (chunks.length > 0) {
-    const client = new CriteoClient(request, settings)
+    const client = new CriteoClient(request, settings, options.tokens)
+    const missingToken = client.missingToken()
+    if (missingToken !== undefined) {
+      for (const chunk of chunks) for (const index of chunk.events) results.fail(index, missingToken)
+      return results
+    }
     // One search for every list of the batch that is not cached yet; each amendment then awaits its own list.
     const targets = new Map(chunks.map((chunk) => [targetKey(chunk.target), chunk.target]))
     const listIds = client.resolveTargets(targets)
@@ -139,10 +146,13 @@ export class BatchOutcomes {
     this.bodies[index] ??= body
   }
 
-  /** A retryable error outranks a permanent one: retrying resends the parts that went through, which is harmless. */
+  /**
+   * A retryable error outranks a permanent one: retrying resends the parts that went through, which is harmless. A
+   * token Segment must replace outranks both: actions-core then sends the whole batch again.
+   */
   fail(index: number, error: Error): void {
     const current = this.errors[index]
-    if (current === undefined || (isRetryable(error) && !isRetryable(current))) this.errors[index] = error
+    if (current === undefined || rank(error) > rank(current)) this.errors[index] = error
   }
 
   outcome(index: number): Outcome {
@@ -159,6 +169,11 @@ export class BatchOutcomes {
     }
     return { ok: true, sent: sent ?? {}, body }
   }
+}
+
+function rank(error: Error): number {
+  if (error instanceof SegmentTokenError) return 2
+  return isRetryable(error) ? 1 : 0
 }
 
 /** The same error, of the same kind and status, with a sentence added to its message. */

@@ -1,6 +1,6 @@
 import type { RequestClient } from '@segment/actions-core'
 import type { RequestOptions } from '@segment/actions-core/request-client'
-import { IntegrationError, ErrorCodes, RetryableError } from '@segment/actions-core'
+import { IntegrationError, ErrorCodes, InvalidAuthenticationError, RetryableError } from '@segment/actions-core'
 import { LRUCache } from 'lru-cache'
 import type { z } from 'zod'
 import { AUDIENCE_SEGMENTS_PATH as SEGMENTS_PATH, criteoApiUrl } from '../versioning-info'
@@ -10,6 +10,7 @@ import {
   CACHED_TENANTS_MAX,
   LISTS_CACHED_PER_TENANT,
   MISSING_LIST_CACHE_TTL_MS,
+  REFUSED_CREDENTIALS_TTL_MS,
   requestTimeoutMs,
   SEARCH_PAGE_SIZE,
   TOKEN_EXPIRY_MARGIN_SECONDS
@@ -24,6 +25,7 @@ import {
   networkError,
   problemError,
   rateLimitResetAt,
+  SegmentTokenError,
   tokenError,
   unexpectedResponseError
 } from './errors'
@@ -93,6 +95,19 @@ const tokens = new LRUCache<string, string, CriteoClient>({
   // One token request at a time per set of credentials, shared by every batch that needs one meanwhile.
   fetchMethod: (_key, _stale, { options, context }) => context.fetchToken(options)
 })
+
+// What the token endpoint said to credentials it refused (see REFUSED_CREDENTIALS_TTL_MS).
+const refusedCredentials = new LRUCache<string, Error>({
+  max: CACHE_MAX_ENTRIES,
+  ttl: REFUSED_CREDENTIALS_TTL_MS,
+  perf: clock,
+  ttlResolution: 0
+})
+
+// The token each batch asked Segment to replace ('' for none held): a batch asks once. actions-core runs a batch only
+// once more after a refresh, and Segment drops an event that ends with 401; so in that run, a 401 on the token just
+// issued is reported retryable instead (STATUS_POLICY). Keyed by the batch object itself, so it goes with the batch.
+const askedForToken = new WeakMap<object, string>()
 
 const rateLimits = new LRUCache<string, RateLimitState>({
   max: CACHE_MAX_ENTRIES,
@@ -202,6 +217,7 @@ function credentialsKeyOf(credentials: Pick<CriteoCredentials, 'client_id' | 'cl
 /** Forgets every cached token and list: for tests, and for a host that wants a clean start. */
 export function resetCriteoCaches(): void {
   rateLimits.clear()
+  refusedCredentials.clear()
   tokens.clear()
   tenants.clear()
 }
@@ -221,6 +237,36 @@ interface CallOptions {
   /** Identifiers the request carries: never repeated from an answer into a message. */
   identifiers?: readonly string[]
 }
+
+/**
+ * Where a client's calls get their bearer token. Without one (the connection test, the command line), or once the
+ * token Segment holds is refused where no actions-core stands behind the call, the client uses this worker's own
+ * token: cached until shortly before it expires, one per set of credentials.
+ */
+export interface TokenSource {
+  /**
+   * The token Segment keeps for these credentials (`settings.oauth.access_token`, which actions-core hands on as
+   * `auth.accessToken`), when the host keeps one: the same for every worker of the fleet, so it is used first.
+   */
+  held?: string
+  /**
+   * The batch the calls are made for, as actions-core identifies it across its attempts: the settings object it hands
+   * every attempt of one `onBatch` or `onEvent`. Given only for batches and single events, where actions-core stands
+   * behind the call: on a 401 it gets a new token (`refreshAccessToken`), gives it to the host to keep
+   * (`onTokenRefresh`) and runs the batch again. Such a batch with no token held and none cached asks Segment for
+   * one rather than fetching its own, so that a host that keeps tokens keeps the one every worker then uses.
+   */
+  batch?: object
+}
+
+interface Bearer {
+  token: string
+  /** Whether it is the token Segment holds, rather than this worker's own. */
+  held: boolean
+}
+
+/** What a batch whose token Segment replaces is told, after what Criteo answered. */
+const SEGMENT_GETS_A_TOKEN = 'Segment gets a new access token and sends the batch again.'
 
 /** The filters of one search of the advertiser's contact lists. */
 interface SearchFilter {
@@ -248,18 +294,50 @@ function contactListOf(
 export class CriteoClient {
   private readonly credentialsKey: string
   private readonly tenantKey: string
+  /** Set once the token Segment holds was refused where nobody would replace it: this worker's own is used instead. */
+  private ownToken = false
+  /** Set when this run of a batch must ask Segment for a first token (see `TokenSource.batch`): it sends nothing. */
+  private readonly tokenMissing?: SegmentTokenError
 
   constructor(
     private readonly request: RequestClient,
-    private readonly settings: CriteoCredentials
+    private readonly settings: CriteoCredentials,
+    private readonly tokenSource: TokenSource = {}
   ) {
     this.credentialsKey = credentialsKeyOf(settings)
     this.tenantKey = JSON.stringify([this.credentialsKey, settings.advertiser_id])
+    const { held, batch } = tokenSource
+    if (batch !== undefined && held === undefined && !askedForToken.has(batch) && !tokens.has(this.credentialsKey)) {
+      askedForToken.set(batch, '')
+      this.tokenMissing = new SegmentTokenError(
+        `No Criteo access token is held for these credentials yet. ${SEGMENT_GETS_A_TOKEN}`,
+        batch
+      )
+    }
   }
 
-  /** A valid access token: cached until shortly before it expires, one request shared by concurrent callers. */
+  /**
+   * The error every event of a batch reports when it must first ask Segment for a token: checked before anything
+   * starts, since lookups are shared with other batches, which hold tokens of their own.
+   */
+  missingToken(): SegmentTokenError | undefined {
+    return this.tokenMissing
+  }
+
+  /** This worker's own access token: cached until shortly before it expires, one request shared by concurrent callers. */
   async accessToken(): Promise<string> {
     return (await tokens.fetch(this.credentialsKey, { context: this })) as string
+  }
+
+  /**
+   * The token `refreshAccessToken` gives Segment in place of `refused`: this worker's own when it holds another one,
+   * so that batches of this worker whose token expired together cost one token request, not one each; else a new one.
+   */
+  async replaceToken(refused: string | undefined): Promise<string> {
+    const own = tokens.peek(this.credentialsKey)
+    if (own !== undefined && own !== refused) return own
+    if (own !== undefined) tokens.delete(this.credentialsKey)
+    return this.accessToken()
   }
 
   /** Checks that these credentials get a token and can read this advertiser's audiences. */
@@ -293,7 +371,12 @@ export class CriteoClient {
     const tenant = this.tenant()
     const lookup = new NameLookup(this, tenant, new Set(names.filter((name) => !tenant.byName.has(name))))
     const result = new Map<string, Promise<ListInfo>>()
-    for (const name of names) result.set(name, tenant.byName.fetch(name, { context: lookup }) as Promise<ListInfo>)
+    for (const name of names) {
+      result.set(
+        name,
+        this.ownLookup(() => tenant.byName.fetch(name, { context: lookup }) as Promise<ListInfo>)
+      )
+    }
     return result
   }
 
@@ -321,7 +404,7 @@ export class CriteoClient {
    * what to do. Costs one search filtered by the id, once an hour at most (a minute for an id found missing).
    */
   async checkListId(id: string, origin: ListOrigin = 'chosen'): Promise<string> {
-    const check = await this.tenant().byId.fetch(id, { context: this })
+    const check = await this.ownLookup(() => this.tenant().byId.fetch(id, { context: this }))
     if (check === undefined || check === 'missing') throw this.listNotFound(id, origin)
     return writable(check, undefined, origin)
   }
@@ -446,6 +529,8 @@ export class CriteoClient {
 
   /** Called by the token cache (`tokens.fetch`); sets how long the token is kept from its own lifetime. */
   async fetchToken(options: { ttl?: number }): Promise<string> {
+    const refused = refusedCredentials.get(this.credentialsKey)
+    if (refused !== undefined) throw refused
     const what = 'Getting a Criteo access token'
     const answer = await this.send(
       what,
@@ -461,7 +546,11 @@ export class CriteoClient {
       },
       this.redactor()
     )
-    if (answer.status >= 300) throw tokenError(answer.status, answer.body, answer.headers, answer.redact)
+    if (answer.status >= 300) {
+      const error = tokenError(answer.status, answer.body, answer.headers, answer.redact)
+      if (error instanceof InvalidAuthenticationError) refusedCredentials.set(this.credentialsKey, error)
+      throw error
+    }
     const token = this.parse(what, answer, TokenResponse)
     const lifetime = Math.max(token.expires_in - TOKEN_EXPIRY_MARGIN_SECONDS, token.expires_in / 2)
     options.ttl = lifetime * 1000
@@ -613,12 +702,14 @@ export class CriteoClient {
   }
 
   /**
-   * One API call with a bearer token. A 401 means the token was revoked or expired early: drop it, get a new one
-   * and try once more; a second 401 is left for the caller to report.
+   * One API call with a bearer token: the one Segment holds, if any, else this worker's own. A 401 means the token
+   * expired or was revoked. Segment's is handed back to Segment (once per batch) where actions-core stands behind the
+   * call, and replaced by this worker's own elsewhere; this worker's own is dropped and fetched again, once. A 401 on
+   * the token just issued is left for the caller to report: retryable, by STATUS_POLICY.
    */
   private async call(what: string, path: string, options: CallOptions): Promise<Answer> {
-    for (let attempt = 1; ; attempt++) {
-      const token = await this.accessToken()
+    for (let refetched = false; ;) {
+      const { token, held } = await this.bearer()
       const answer = await this.send(
         what,
         `${criteoApiUrl()}${path}`,
@@ -630,11 +721,54 @@ export class CriteoClient {
         },
         this.redactor(options.identifiers, token)
       )
-      if (answer.status === 401 && attempt === 1) {
-        if (tokens.peek(this.credentialsKey) === token) tokens.delete(this.credentialsKey)
-        continue
+      if (answer.status !== 401) return answer
+      const { batch } = this.tokenSource
+      if (held && batch !== undefined) {
+        const asked = askedForToken.get(batch)
+        // actions-core's run after its refresh, with the token it just got: asking again would get the events dropped.
+        if (asked !== undefined && asked !== token) return answer
+        askedForToken.set(batch, token)
+        const answered = describeAnswer(answer.status, answer.body, answer.redact)
+        throw new SegmentTokenError(`${what} failed: Criteo answered ${answered}. ${SEGMENT_GETS_A_TOKEN}`, batch)
       }
-      return answer
+      if (held) this.ownToken = true
+      else if (refetched) return answer
+      else {
+        if (tokens.peek(this.credentialsKey) === token) tokens.delete(this.credentialsKey)
+        refetched = true
+      }
+    }
+  }
+
+  /** The token of the next call (see `TokenSource`). */
+  private async bearer(): Promise<Bearer> {
+    if (this.tokenMissing !== undefined) throw this.tokenMissing
+    const { held } = this.tokenSource
+    if (held !== undefined && !this.ownToken) return { token: held, held: true }
+    return { token: await this.accessToken(), held: false }
+  }
+
+  /**
+   * A lookup that other batches may share (lru-cache's `fetch` hands a lookup in progress to every batch that wants
+   * the same list). When the one this batch joined failed because another batch's token was refused, that says
+   * nothing about this batch's token: the lookup runs again, with it. A second such failure is retried later.
+   */
+  private async ownLookup<T>(lookup: () => Promise<T>): Promise<T> {
+    const othersToken = (error: unknown): error is SegmentTokenError =>
+      error instanceof SegmentTokenError && error.batch !== this.tokenSource.batch
+    try {
+      return await lookup()
+    } catch (error) {
+      if (!othersToken(error)) throw error
+    }
+    try {
+      return await lookup()
+    } catch (error) {
+      if (!othersToken(error)) throw error
+      throw new RetryableError(
+        `${error.message.replace(SEGMENT_GETS_A_TOKEN, '').trim()} This lookup was shared with other batches; the events will be retried.`,
+        503
+      )
     }
   }
 

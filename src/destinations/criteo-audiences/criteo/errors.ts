@@ -34,8 +34,9 @@ interface StatusRule {
 }
 
 /**
- * What a non-2xx answer from Criteo becomes, as data: the first rule that matches wins. 401 is not here: a 401 on a
- * call is answered by fetching a new token first (client.ts), and only a second one reaches `criteoError`.
+ * What a non-2xx answer from Criteo becomes, as data: the first rule that matches wins. A first 401 is not here: it is
+ * answered with a new token (client.ts: Segment's, through `SegmentTokenError`, or this worker's own), and only a 401
+ * on the token just issued reaches `criteoError`.
  */
 export const STATUS_POLICY: readonly StatusRule[] = [
   {
@@ -232,6 +233,21 @@ export function problemError(
       return new IntegrationError(answer, ErrorCodes.FORBIDDEN, 403)
     default:
       return new IntegrationError(answer, ErrorCodes.BAD_REQUEST, 400)
+  }
+}
+
+/**
+ * The token Segment holds for these credentials was refused (expired, most often), or Segment holds none yet. Reported
+ * as 401, which is what makes actions-core get a new one (`refreshAccessToken`), hand it to the host to keep
+ * (`onTokenRefresh`) and run the batch again. `batch` is the batch whose token it was (see `TokenSource`): to any
+ * other batch that joined the same lookup, it is no reason to ask for a new token.
+ */
+export class SegmentTokenError extends InvalidAuthenticationError {
+  constructor(
+    message: string,
+    readonly batch: object
+  ) {
+    super(message, ErrorCodes.INVALID_AUTHENTICATION)
   }
 }
 
