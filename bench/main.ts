@@ -12,6 +12,7 @@ import { measureMillionUsers, SyncOptions, SyncScenario } from './million'
 import { BenchResults, failures, formatResults, Machine } from './report'
 import { measureSteadyState } from './steady-state'
 import { measureSideBySide, SideBySideOptions } from './side-by-side'
+import { measureTokenFleet, TokenFleetOptions } from './token-fleet'
 
 export interface BenchConfig {
   mode: string
@@ -21,6 +22,7 @@ export interface BenchConfig {
   largeBatches: { sizes: number[]; runs: number }
   sync: SyncOptions
   sideBySide: SideBySideOptions
+  tokenFleet: TokenFleetOptions
 }
 
 const SCENARIOS: SyncScenario[] = [
@@ -46,7 +48,20 @@ export const FULL: BenchConfig = {
     rateLimitPerMinute: CRITEO_REQUESTS_PER_MINUTE,
     scenarios: SCENARIOS
   },
-  sideBySide: { batches: 100, batchSize: 1_000, rounds: 9, warmupRounds: 2, rival: 'segment' }
+  sideBySide: { batches: 100, batchSize: 1_000, rounds: 9, warmupRounds: 2, rival: 'segment' },
+  // 8 workers of 2 slots, a batch every 4 s each: 4 batches a second, about what Criteo's 250 requests a minute allow
+  // one app at one amendment a batch. 300 ms a call, as in 5. At 50× real time, a token lifetime takes 18 s.
+  tokenFleet: {
+    workers: 8,
+    concurrency: 2,
+    batchSize: 20,
+    periodSeconds: 4,
+    windows: 3,
+    speed: 50,
+    latencyMs: 300,
+    tokenLatencyMs: 150,
+    seed: 15
+  }
 }
 
 /**
@@ -67,7 +82,8 @@ export const QUICK: BenchConfig = {
     rateLimitPerMinute: 25,
     scenarios: SCENARIOS
   },
-  sideBySide: { batches: 20, batchSize: 1_000, rounds: 5, warmupRounds: 1, rival: 'segment' }
+  sideBySide: { batches: 20, batchSize: 1_000, rounds: 5, warmupRounds: 1, rival: 'segment' },
+  tokenFleet: { ...FULL.tokenFleet, speed: 300 }
 }
 
 export function machine(): Machine {
@@ -88,18 +104,20 @@ export async function runBenchmarks(
   const started = performance.now()
   // Taken before anything runs: other work on the machine shows here, and skews every timing.
   const before = machine()
-  log('1/6 identifier preparation')
+  log('1/7 identifier preparation')
   const identifiers = measureIdentifierPreparation(config.identifiers)
-  log('2/6 requests per batch at steady state')
+  log('2/7 requests per batch at steady state')
   const steadyState = await measureSteadyState(config.steadyState)
-  log('3/6 CPU per 1,000 events')
+  log('3/7 CPU per 1,000 events')
   const cpu = await measureCpuPerEvent(config.cpu)
-  log('4/6 large batches')
+  log('4/7 large batches')
   const largeBatches = await measureLargeBatches(config.largeBatches)
-  log(`5/6 ${config.sync.users.toLocaleString('en-US')} users end to end (${config.sync.scenarios.length} scenarios)`)
+  log(`5/7 ${config.sync.users.toLocaleString('en-US')} users end to end (${config.sync.scenarios.length} scenarios)`)
   const syncRows = await measureMillionUsers(config.sync)
-  log('6/6 side by side with Segment’s criteo-audiences')
+  log('6/7 side by side with Segment’s criteo-audiences')
   const sideBySide = await measureSideBySide(config.sideBySide)
+  log(`7/7 token requests of ${config.tokenFleet.workers} workers`)
+  const tokenFleet = await measureTokenFleet(config.tokenFleet)
   return {
     mode: config.mode,
     machine: before,
@@ -109,7 +127,8 @@ export async function runBenchmarks(
     cpu,
     largeBatches,
     sync: { options: config.sync, rows: syncRows },
-    sideBySide
+    sideBySide,
+    tokenFleet
   }
 }
 

@@ -6,6 +6,8 @@ import type { SyncOptions, SyncRow } from './million'
 import { SteadyStateResult, usersPerMinute } from './steady-state'
 import { formatSideBySide, sideBySideChecks, sideBySideFailures } from './side-by-side'
 import type { SideBySideOutcome } from './side-by-side'
+import { formatTokenFleet, tokenFleetChecks, tokenFleetFailures } from './token-fleet'
+import type { TokenFleetOutcome } from './token-fleet'
 
 export interface Machine {
   cpus: number
@@ -26,6 +28,7 @@ export interface BenchResults {
   largeBatches: LargeBatchRow[]
   sync: { options: SyncOptions; rows: SyncRow[] }
   sideBySide: SideBySideOutcome
+  tokenFleet: TokenFleetOutcome
 }
 
 /** A destination that fetches a token and searches the lists on every batch, then amends: 3 requests a batch. */
@@ -110,6 +113,7 @@ export function failures(results: BenchResults): string[] {
     }
   }
   found.push(...sideBySideFailures(results.sideBySide))
+  found.push(...tokenFleetFailures(results.tokenFleet))
   return found
 }
 
@@ -219,6 +223,7 @@ export function checkTargets(results: BenchResults): TargetCheck[] {
     })
   }
   checks.push(...sideBySideChecks(results.sideBySide))
+  checks.push(...tokenFleetChecks(results.tokenFleet))
   return checks
 }
 
@@ -424,6 +429,7 @@ export function formatResults(results: BenchResults): string {
   )
 
   out.push('', ...formatSideBySide(results.sideBySide))
+  out.push('', ...formatTokenFleet(results.tokenFleet))
 
   const failed = failures(results)
   if (failed.length > 0)

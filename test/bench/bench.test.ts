@@ -18,7 +18,9 @@ const TINY: BenchConfig = {
   sync: { ...QUICK.sync, users: 1_000, batchSize: 50 },
   // The side-by-side's code path with this destination on both sides: npm test runs offline, and Segment's package
   // is fetched from the registry (bench/segment-criteo.ts). The stand-in is labelled, and meets no target.
-  sideBySide: { batches: 2, batchSize: 50, rounds: 2, warmupRounds: 1, rival: 'stand-in' }
+  sideBySide: { batches: 2, batchSize: 50, rounds: 2, warmupRounds: 1, rival: 'stand-in' },
+  // Two workers for two token lifetimes, at 600× real time: 3 s a variant.
+  tokenFleet: { ...QUICK.tokenFleet, workers: 2, batchSize: 5, periodSeconds: 40, windows: 2, speed: 600 }
 }
 
 let results: BenchResults
@@ -107,6 +109,25 @@ describe('the benchmarks, on tiny inputs', () => {
         met: undefined
       })
     ])
+  })
+
+  it('runs a fleet of workers for each way of keeping tokens, every event synced and none ended with a 401', () => {
+    const { rows } = results.tokenFleet
+    expect(rows.map((row) => row.variant)).toEqual(['worker caches', 'Segment store, plain refresh', 'Segment store'])
+    for (const row of rows) {
+      expect({ synced: row.synced, notSynced: row.notSynced }).toEqual({ synced: row.events, notSynced: {} })
+      expect(row.events).toBe(row.batches * TINY.tokenFleet.batchSize)
+      expect(row.tokenRequestsPerWindow).toHaveLength(TINY.tokenFleet.windows)
+    }
+    const [caches, plain, store] = rows
+    // Only the store's hosts keep tokens; each worker keeps its own otherwise, and fetches at least one at the start.
+    // How many the fleet fetched later depends on timing (the clock runs 600× real time): the figures are the bench's.
+    expect(caches.kept).toBe(0)
+    expect(caches.tokenRequestsPerWindow[0]).toBeGreaterThanOrEqual(TINY.tokenFleet.workers)
+    expect(plain.kept).toBeGreaterThan(0)
+    expect(store.kept).toBeGreaterThan(0)
+    expect(formatResults(results)).toContain('7. Token requests of a fleet')
+    expect(checkTargets(results).filter((check) => check.measure.startsWith('7.'))).toHaveLength(3)
   })
 
   it('counts a side-by-side that could not run as a failure of the whole benchmark, never skips it', () => {

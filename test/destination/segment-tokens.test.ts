@@ -4,6 +4,7 @@ import type { RefreshAccessTokenResult, SegmentEvent } from '@segment/actions-co
 import definition from '../../src/destinations/criteo-audiences'
 import { resetCriteoCaches } from '../../src/destinations/criteo-audiences/criteo/client'
 import { DEFAULT_CRITEO_API_URL } from '../../src/destinations/criteo-audiences/versioning-info'
+import { TOKEN_REUSE_MS } from '../../src/destinations/criteo-audiences/limits'
 import { presetFor } from '../../src/cli/runner'
 import {
   acceptAmendments,
@@ -22,7 +23,10 @@ import {
 } from '../helpers'
 
 beforeEach(() => resetCriteoCaches())
-afterEach(() => nock.cleanAll())
+afterEach(() => {
+  nock.cleanAll()
+  jest.restoreAllMocks()
+})
 
 type Multistatus = Array<Record<string, unknown>>
 
@@ -214,6 +218,72 @@ describe('the token Segment keeps', () => {
     // actions-core refreshes for each batch, in turn; the second gets the token the first got, with no request.
     expect(tokens.bodies).toEqual([CREDENTIALS])
     expect(host.log).toEqual(['synchronized', 'kept new-token', 'synchronized', 'kept new-token'])
+    expect(nock.isDone()).toBe(true)
+  })
+
+  it('is replaced a minute before it expires by the worker that fetched it, so that no batch is refused', async () => {
+    const now = jest.spyOn(Date, 'now').mockReturnValue(1_000_000)
+    const tokens: Recorder = { bodies: [] }
+    tokenOk(tokenEndpoint(), 'first-token', 900, tokens)
+    const scope = criteo()
+    searchWith(scope, 'first-token')
+    amendWith(scope, 'first-token', ['ann'])
+    amendWith(scope, 'first-token', ['bob'])
+    const host = new Host()
+    expect(await host.batch([ann()])).toEqual([annSynced()])
+
+    // 839 s on, the token has more than a minute left: used as it is.
+    now.mockReturnValue(1_000_000 + 839_000)
+    expect(await host.batch([bob()])).toEqual([bobSynced()])
+    expect(scope.isDone()).toBe(true)
+
+    // 841 s on, this worker, which fetched it, knows it expires within a minute: its batch sends nothing with it,
+    // gets the next one from actions-core's refresh, and every other worker's batch can still use the old one.
+    now.mockReturnValue(1_000_000 + 841_000)
+    tokenOk(tokenEndpoint(), 'next-token', 900, tokens)
+    const later = criteo()
+    amendWith(later, 'next-token', ['ann'])
+    expect(await host.batch([ann()])).toEqual([annSynced()])
+    expect(tokens.bodies).toEqual([CREDENTIALS, CREDENTIALS])
+    expect(host.log).toEqual(['synchronized', 'kept first-token', 'synchronized', 'kept next-token'])
+    expect(nock.isDone()).toBe(true)
+  })
+
+  it('is used until Criteo refuses it by a worker that did not fetch it: only Criteo knows when it expires', async () => {
+    const now = jest.spyOn(Date, 'now').mockReturnValue(1_000_000)
+    const scope = criteo()
+    searchWith(scope, 'fleet-token')
+    amendWith(scope, 'fleet-token', ['ann'])
+    amendWith(scope, 'fleet-token', ['bob'])
+    const host = new Host('fleet-token')
+
+    expect(await host.batch([ann()])).toEqual([annSynced()])
+    now.mockReturnValue(1_000_000 + 899_000)
+    expect(await host.batch([bob()])).toEqual([bobSynced()])
+    expect(host.log).toEqual([])
+    expect(scope.isDone()).toBe(true)
+  })
+
+  it('is not replaced by a token this worker fetched a while ago: the fleet would get one that expires early', async () => {
+    const now = jest.spyOn(Date, 'now').mockReturnValue(1_000_000)
+    const tokens: Recorder = { bodies: [] }
+    tokenOk(tokenEndpoint(), 'own-token', 900, tokens)
+    const scope = criteo()
+    searchWith(scope, 'own-token')
+    amendWith(scope, 'own-token', ['ann'])
+    const host = new Host()
+    expect(await host.batch([ann()])).toEqual([annSynced()])
+
+    // Another worker's token has replaced it in the store since; 31 s on, Criteo refuses that one.
+    now.mockReturnValue(1_000_000 + TOKEN_REUSE_MS + 1_000)
+    host.held = 'fleet-token'
+    const later = criteo()
+    later.patch(`${SEGMENTS}/101/contact-list`).matchHeader('authorization', 'Bearer fleet-token').reply(401, expired())
+    tokenOk(tokenEndpoint(), 'new-token', 900, tokens)
+    amendWith(later, 'new-token', ['bob'])
+    expect(await host.batch([bob()])).toEqual([bobSynced()])
+    expect(tokens.bodies).toEqual([CREDENTIALS, CREDENTIALS])
+    expect(host.log).toEqual(['synchronized', 'kept own-token', 'synchronized', 'kept new-token'])
     expect(nock.isDone()).toBe(true)
   })
 

@@ -30,6 +30,13 @@ export const TOKEN_EXPIRY_MARGIN_SECONDS = 60
 export const AUDIENCE_CACHE_TTL_MS = 60 * 60 * 1000
 
 /**
+ * A token this worker fetched this recently is what `refreshAccessToken` gives for the other batches whose token
+ * expired with it (they come within a request or two), rather than fetching another. An older one is not handed to
+ * Segment: the whole fleet would then hold a token that expires early.
+ */
+export const TOKEN_REUSE_MS = 30 * 1000
+
+/**
  * How long credentials the token endpoint refused are believed refused: bad credentials cost one token request a
  * minute per worker, not one for every batch and every retry actions-core makes to refresh a token. Credentials an
  * admin corrects are new credentials, and are asked about at once.

@@ -13,7 +13,8 @@ import {
   REFUSED_CREDENTIALS_TTL_MS,
   requestTimeoutMs,
   SEARCH_PAGE_SIZE,
-  TOKEN_EXPIRY_MARGIN_SECONDS
+  TOKEN_EXPIRY_MARGIN_SECONDS,
+  TOKEN_REUSE_MS
 } from '../limits'
 import { amendmentBody, IdentifierType, ListOrigin, ListTarget, Operation } from '../plan'
 import { sha256Hex } from '../identifiers'
@@ -88,13 +89,24 @@ export interface RateLimitState {
 // read afresh each time, so a test that moves time moves them too.
 const clock = { now: () => Date.now() }
 
-const tokens = new LRUCache<string, string, CriteoClient>({
+/** A token this worker fetched, and when. */
+interface OwnToken {
+  value: string
+  fetchedAt: number
+}
+
+const tokens = new LRUCache<string, OwnToken, CriteoClient>({
   max: CACHE_MAX_ENTRIES,
   perf: clock,
   ttlResolution: 0,
   // One token request at a time per set of credentials, shared by every batch that needs one meanwhile.
   fetchMethod: (_key, _stale, { options, context }) => context.fetchToken(options)
 })
+
+// Every token this worker fetched, until it expires: when it is due to be replaced (its expiry, less the margin).
+// Only the worker that fetched the token Segment keeps for the fleet knows when it expires (Criteo's `expires_in`):
+// that worker replaces it a little ahead, while the batches of every other worker can still use it.
+const fetchedHere = new LRUCache<string, number>({ max: CACHE_MAX_ENTRIES, perf: clock, ttlResolution: 0 })
 
 // What the token endpoint said to credentials it refused (see REFUSED_CREDENTIALS_TTL_MS).
 const refusedCredentials = new LRUCache<string, Error>({
@@ -104,10 +116,11 @@ const refusedCredentials = new LRUCache<string, Error>({
   ttlResolution: 0
 })
 
-// The token each batch asked Segment to replace ('' for none held): a batch asks once. actions-core runs a batch only
-// once more after a refresh, and Segment drops an event that ends with 401; so in that run, a 401 on the token just
-// issued is reported retryable instead (STATUS_POLICY). Keyed by the batch object itself, so it goes with the batch.
-const askedForToken = new WeakMap<object, string>()
+// The run of each batch that asked Segment for a new token: a batch asks once. actions-core runs a batch only once more
+// after a refresh, and Segment drops an event that ends with 401; so in that run (another client: one per run), a 401
+// on the token just issued is reported retryable instead (STATUS_POLICY). Keyed by the batch object itself, so it goes
+// with the batch.
+const askedForToken = new WeakMap<object, CriteoClient>()
 
 const rateLimits = new LRUCache<string, RateLimitState>({
   max: CACHE_MAX_ENTRIES,
@@ -218,6 +231,7 @@ function credentialsKeyOf(credentials: Pick<CriteoCredentials, 'client_id' | 'cl
 export function resetCriteoCaches(): void {
   rateLimits.clear()
   refusedCredentials.clear()
+  fetchedHere.clear()
   tokens.clear()
   tenants.clear()
 }
@@ -307,18 +321,26 @@ export class CriteoClient {
     this.credentialsKey = credentialsKeyOf(settings)
     this.tenantKey = JSON.stringify([this.credentialsKey, settings.advertiser_id])
     const { held, batch } = tokenSource
-    if (batch !== undefined && held === undefined && !askedForToken.has(batch) && !tokens.has(this.credentialsKey)) {
-      askedForToken.set(batch, '')
+    if (batch === undefined || askedForToken.has(batch)) return
+    if (held === undefined && !tokens.has(this.credentialsKey)) {
+      askedForToken.set(batch, this)
       this.tokenMissing = new SegmentTokenError(
         `No Criteo access token is held for these credentials yet. ${SEGMENT_GETS_A_TOKEN}`,
+        batch
+      )
+    } else if (held !== undefined && clock.now() >= (fetchedHere.get(held) ?? Infinity)) {
+      askedForToken.set(batch, this)
+      this.tokenMissing = new SegmentTokenError(
+        `The Criteo access token Segment holds expires within ${TOKEN_EXPIRY_MARGIN_SECONDS} s. ${SEGMENT_GETS_A_TOKEN}`,
         batch
       )
     }
   }
 
   /**
-   * The error every event of a batch reports when it must first ask Segment for a token: checked before anything
-   * starts, since lookups are shared with other batches, which hold tokens of their own.
+   * The error every event of a batch reports when it must first ask Segment for a token (none held yet, or the one
+   * held, which this worker fetched, about to expire): checked before anything starts, since lookups are shared with
+   * other batches, which hold tokens of their own.
    */
   missingToken(): SegmentTokenError | undefined {
     return this.tokenMissing
@@ -326,17 +348,19 @@ export class CriteoClient {
 
   /** This worker's own access token: cached until shortly before it expires, one request shared by concurrent callers. */
   async accessToken(): Promise<string> {
-    return (await tokens.fetch(this.credentialsKey, { context: this })) as string
+    return ((await tokens.fetch(this.credentialsKey, { context: this })) as OwnToken).value
   }
 
   /**
-   * The token `refreshAccessToken` gives Segment in place of `refused`: this worker's own when it holds another one,
-   * so that batches of this worker whose token expired together cost one token request, not one each; else a new one.
+   * The token `refreshAccessToken` gives Segment in place of `refused`: the one this worker fetched moments ago, if
+   * it did, so that its batches whose token expired together cost one token request, not one each; else a new one.
    */
   async replaceToken(refused: string | undefined): Promise<string> {
     const own = tokens.peek(this.credentialsKey)
-    if (own !== undefined && own !== refused) return own
-    if (own !== undefined) tokens.delete(this.credentialsKey)
+    if (own !== undefined) {
+      if (own.value !== refused && clock.now() - own.fetchedAt < TOKEN_REUSE_MS) return own.value
+      tokens.delete(this.credentialsKey)
+    }
     return this.accessToken()
   }
 
@@ -528,7 +552,7 @@ export class CriteoClient {
   }
 
   /** Called by the token cache (`tokens.fetch`); sets how long the token is kept from its own lifetime. */
-  async fetchToken(options: { ttl?: number }): Promise<string> {
+  async fetchToken(options: { ttl?: number }): Promise<OwnToken> {
     const refused = refusedCredentials.get(this.credentialsKey)
     if (refused !== undefined) throw refused
     const what = 'Getting a Criteo access token'
@@ -553,8 +577,10 @@ export class CriteoClient {
     }
     const token = this.parse(what, answer, TokenResponse)
     const lifetime = Math.max(token.expires_in - TOKEN_EXPIRY_MARGIN_SECONDS, token.expires_in / 2)
+    const fetchedAt = clock.now()
     options.ttl = lifetime * 1000
-    return token.access_token
+    fetchedHere.set(token.access_token, fetchedAt + options.ttl, { ttl: token.expires_in * 1000 })
+    return { value: token.access_token, fetchedAt }
   }
 
   /**
@@ -726,15 +752,15 @@ export class CriteoClient {
       if (held && batch !== undefined) {
         const asked = askedForToken.get(batch)
         // actions-core's run after its refresh, with the token it just got: asking again would get the events dropped.
-        if (asked !== undefined && asked !== token) return answer
-        askedForToken.set(batch, token)
+        if (asked !== undefined && asked !== this) return answer
+        askedForToken.set(batch, this)
         const answered = describeAnswer(answer.status, answer.body, answer.redact)
         throw new SegmentTokenError(`${what} failed: Criteo answered ${answered}. ${SEGMENT_GETS_A_TOKEN}`, batch)
       }
       if (held) this.ownToken = true
       else if (refetched) return answer
       else {
-        if (tokens.peek(this.credentialsKey) === token) tokens.delete(this.credentialsKey)
+        if (tokens.peek(this.credentialsKey)?.value === token) tokens.delete(this.credentialsKey)
         refetched = true
       }
     }
