@@ -83,7 +83,7 @@ export const QUICK: BenchConfig = {
     scenarios: SCENARIOS
   },
   sideBySide: { batches: 20, batchSize: 1_000, rounds: 5, warmupRounds: 1, rival: 'segment' },
-  tokenFleet: { ...FULL.tokenFleet, speed: 300 }
+  tokenFleet: { ...FULL.tokenFleet, windows: 2, speed: 100 }
 }
 
 export function machine(): Machine {

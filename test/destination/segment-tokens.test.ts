@@ -447,6 +447,27 @@ describe('outside batches', () => {
     expect(tokens.bodies).toHaveLength(tokenRequests)
   })
 
+  it("saves a mapping's list with the token Segment holds, with no token request", async () => {
+    const scope = criteo()
+      .post(`${SEGMENTS}/search`, searchByIdBody('101'))
+      .query({ limit: 100, offset: 0 })
+      .matchHeader('authorization', 'Bearer segment-token')
+      .reply(200, searchPage([{ id: '101', name: 'first_time_shopper' }]))
+
+    const saved = await destination().actions.syncAudience.executeHook('retlOnMappingSave', {
+      settings,
+      hookInputs: { list_id: '101' },
+      payload: {},
+      auth: { accessToken: 'segment-token', refreshToken: '' }
+    } as never)
+
+    expect(saved).toEqual({
+      successMessage: 'Connected to Criteo list "first_time_shopper" (101).',
+      savedData: { id: '101', name: 'first_time_shopper' }
+    })
+    expect(scope.isDone()).toBe(true)
+  })
+
   it.each([
     ['the token Segment holds', 'segment-token', []],
     ["the worker's own token when Segment holds none", undefined, [CREDENTIALS]],
