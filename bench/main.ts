@@ -11,6 +11,7 @@ import { measureLargeBatches } from './large-batch'
 import { measureMillionUsers, SyncOptions, SyncScenario } from './million'
 import { BenchResults, failures, formatResults, Machine } from './report'
 import { measureSteadyState } from './steady-state'
+import { measureTimeOrdered, TimeOrderedOptions } from './time-ordered'
 
 export interface BenchConfig {
   mode: string
@@ -19,6 +20,7 @@ export interface BenchConfig {
   cpu: { batches: number; batchSize: number; rounds: number }
   largeBatches: { sizes: number[]; runs: number }
   sync: SyncOptions
+  timeOrdered: TimeOrderedOptions
 }
 
 const SCENARIOS: SyncScenario[] = [
@@ -43,6 +45,17 @@ export const FULL: BenchConfig = {
     latencyMs: 300,
     rateLimitPerMinute: CRITEO_REQUESTS_PER_MINUTE,
     scenarios: SCENARIOS
+  },
+  // A Segment export: 5 audiences, 15% exits interleaved in time order, a third as many users as events.
+  timeOrdered: {
+    sizes: [300_000, 1_000_000],
+    audiences: 5,
+    exitShare: 0.15,
+    usersPerEvent: 1 / 3,
+    batchSize: 1_000,
+    concurrency: 4,
+    latencyMs: 300,
+    rateLimitPerMinute: CRITEO_REQUESTS_PER_MINUTE
   }
 }
 
@@ -63,6 +76,16 @@ export const QUICK: BenchConfig = {
     latencyMs: 3_000,
     rateLimitPerMinute: 25,
     scenarios: SCENARIOS
+  },
+  timeOrdered: {
+    sizes: [30_000, 100_000],
+    audiences: 5,
+    exitShare: 0.15,
+    usersPerEvent: 1 / 3,
+    batchSize: 1_000,
+    concurrency: 4,
+    latencyMs: 3_000,
+    rateLimitPerMinute: 25
   }
 }
 
@@ -84,16 +107,19 @@ export async function runBenchmarks(
   const started = performance.now()
   // Taken before anything runs: other work on the machine shows here, and skews every timing.
   const before = machine()
-  log('1/5 identifier preparation')
+  log('1/6 identifier preparation')
   const identifiers = measureIdentifierPreparation(config.identifiers)
-  log('2/5 requests per batch at steady state')
+  log('2/6 requests per batch at steady state')
   const steadyState = await measureSteadyState(config.steadyState)
-  log('3/5 CPU per 1,000 events')
+  log('3/6 CPU per 1,000 events')
   const cpu = await measureCpuPerEvent(config.cpu)
-  log('4/5 large batches')
+  log('4/6 large batches')
   const largeBatches = await measureLargeBatches(config.largeBatches)
-  log(`5/5 ${config.sync.users.toLocaleString('en-US')} users end to end (${config.sync.scenarios.length} scenarios)`)
+  log(`5/6 ${config.sync.users.toLocaleString('en-US')} users end to end (${config.sync.scenarios.length} scenarios)`)
   const syncRows = await measureMillionUsers(config.sync)
+  const sizes = config.timeOrdered.sizes.map((n) => n.toLocaleString('en-US')).join(' and ')
+  log(`6/6 time-ordered exports of ${sizes} events, each in time order and grouped, each in a process of its own`)
+  const timeOrdered = await measureTimeOrdered(config.timeOrdered)
   return {
     mode: config.mode,
     machine: before,
@@ -102,7 +128,8 @@ export async function runBenchmarks(
     steadyState,
     cpu,
     largeBatches,
-    sync: { options: config.sync, rows: syncRows }
+    sync: { options: config.sync, rows: syncRows },
+    timeOrdered: { options: config.timeOrdered, rows: timeOrdered }
   }
 }
 

@@ -134,7 +134,8 @@ export async function runSoak(
     faultKinds = undefined as FaultKind[] | undefined,
     batchSize = RUN_DEFAULTS.batchSize,
     concurrency = RUN_DEFAULTS.concurrency,
-    maxAttempts = 12
+    maxAttempts = 12,
+    windowSize = undefined as number | undefined
   } = {}
 ): Promise<SoakResult> {
   const events = generateSoakStream(stream)
@@ -154,6 +155,7 @@ export async function runSoak(
       batchSize,
       concurrency,
       maxAttempts,
+      windowSize,
       backoffMs: 200,
       now: () => clock,
       sleep: async (ms) => {

@@ -4,7 +4,8 @@ describe('the soak, short version', () => {
   it('ends with every list exact despite 10% of requests failing', async () => {
     const result = await runSoak(
       { events: 4000, audiences: 5, users: 600, waves: 6, seed: 5 },
-      { faultRate: 0.1, batchSize: 100 }
+      // Windows of 4 batches: the same users' entries and exits fall in windows one after another, under faults.
+      { faultRate: 0.1, batchSize: 100, windowSize: 400 }
     )
     expect(result.mismatches).toEqual([])
     expect(result.duplicateLists).toEqual([])
@@ -12,6 +13,8 @@ describe('the soak, short version', () => {
     expect(result.sync.audiences.map((a) => a.errored)).toEqual([0, 0, 0, 0, 0])
     expect(result.requests.faulted).toBeGreaterThan(5)
     expect(result.sync.retries).toBeGreaterThan(0)
+    expect(result.sync.windows).toBeGreaterThanOrEqual(10)
+    expect(result.sync.superseded).toBeGreaterThan(0)
     expect(soakPassed(result)).toBe(true)
   }, 60_000)
 

@@ -1,0 +1,232 @@
+import { Destination, MultiStatusResponse } from '@segment/actions-core'
+import type { DestinationDefinition } from '@segment/actions-core'
+import definition from '../destinations/criteo-audiences'
+import { gumCallerIdOf } from '../destinations/criteo-audiences/identifiers'
+import { AudienceEvent, planAmendments } from '../destinations/criteo-audiences/plan'
+import type { Credentials } from './runner'
+import { AudienceAction, presetFor, RoutedEvent } from './routes'
+
+/**
+ * How the runner keeps Criteo in step with a time-ordered stream without sending it in stream order.
+ *
+ * What must hold: for each list and identifier, Criteo ends with what the last event carrying it says. Events that
+ * share no identifier of a list commute, so the stream is read in windows, and within a window:
+ * - when a later event carries every identifier an earlier one sent to a list, only the later one is sent: the
+ *   earlier one is superseded and reports the later one's outcome (what one batch already does for a user entering
+ *   and exiting within it, where the last event wins and both report it);
+ * - what is left holds each identifier of a list once, so it can be sorted (by action, audience, operation) into
+ *   full batches of few amendments, and those batches can all be in flight at once.
+ * Windows go one after another, and a window is finished, retries included, before the next one starts, so an
+ * event retried late never lands after a later event of the same user.
+ *
+ * A later event that overlaps an earlier one only in part (another identifier, or a refused one) cannot stand for
+ * it; the window ends before it, and it starts the next one.
+ */
+
+/** What the destination will make of a routed event, found out before anything is sent. */
+export interface PreparedEvent extends RoutedEvent {
+  /** The audience key as the preset's mapping reads it, for the tallies. */
+  audience: string
+  /** The payload actions-core hands the destination; undefined when actions-core refuses the event itself. */
+  payload?: AudienceEvent
+  /** Why actions-core refuses the event, when it does. */
+  refusal?: string
+  /** The identifiers it sends, each as the id of one (list, identifier type, value) within its preparation. */
+  sends: number[]
+  /** Some part of it is refused before anything is sent: its own data, or a payload actions-core rejects. */
+  refused: boolean
+}
+
+export interface Batch {
+  action: AudienceAction
+  events: PreparedEvent[]
+}
+
+export interface Window {
+  /** Batches that may all be in flight at once: no two of their events send one identifier to one list. */
+  batches: Batch[]
+  /** Events that are not sent, each with the event of the same window whose outcome it reports. */
+  superseded: Array<{ event: PreparedEvent; by: PreparedEvent }>
+}
+
+export const NO_AUDIENCE_KEY = '(no audience key)'
+
+/**
+ * actions-core's own preparation of a batch, with nothing sent: the destination's definition whose actions hand back
+ * the payloads they are given instead of syncing them. So the runner sees each event exactly as the destination will
+ * (mapped, type-coerced, validated, or refused), without a second copy of actions-core's rules.
+ */
+function preparingDefinition(): DestinationDefinition<Credentials> {
+  const actions = Object.fromEntries(
+    Object.entries(definition.actions).map(([slug, action]) => [
+      slug,
+      {
+        ...action,
+        performBatch: (_request: unknown, { payload }: { payload: unknown[] }) => {
+          const msr = new MultiStatusResponse()
+          payload.forEach((p, k) => msr.setSuccessResponseAtIndex(k, { status: 200, sent: p as never, body: {} }))
+          return msr
+        }
+      }
+    ])
+  )
+  return { ...definition, actions }
+}
+
+export class EventPreparer {
+  private readonly destination = new Destination<Credentials>(preparingDefinition())
+
+  constructor(private readonly settings: Credentials & { gum_caller_id?: unknown }) {}
+
+  /** Finds out, for each event, its payload, the identifiers it will send to which list, and what will be refused. */
+  async prepare(routed: readonly RoutedEvent[]): Promise<PreparedEvent[]> {
+    const payloads: (AudienceEvent | undefined)[] = new Array(routed.length).fill(undefined)
+    const refusals: (string | undefined)[] = new Array(routed.length).fill(undefined)
+    const byAction = new Map<AudienceAction, number[]>()
+    routed.forEach(({ action }, i) => {
+      const indices = byAction.get(action) ?? []
+      indices.push(i)
+      byAction.set(action, indices)
+    })
+    for (const [action, indices] of byAction) {
+      const [result] = await this.destination.onBatch(
+        indices.map((i) => routed[i].event),
+        { ...this.settings, subscription: presetFor(action) } as never
+      )
+      const statuses = (result as { multistatus: Array<{ status: number; sent?: unknown; errormessage?: string }> })
+        .multistatus
+      statuses.forEach((status, k) => {
+        if (status.status === 200) payloads[indices[k]] = status.sent as AudienceEvent
+        else refusals[indices[k]] = status.errormessage ?? `HTTP ${status.status}`
+      })
+    }
+
+    const planned: number[] = []
+    payloads.forEach((payload, i) => payload && planned.push(i))
+    const plan = planAmendments(
+      planned.map((i) => payloads[i] as AudienceEvent),
+      {
+        operations: planned.map((i) => routed[i].operation),
+        gumCallerId: gumCallerIdOf(this.settings.gum_caller_id)
+      }
+    )
+    const sends: number[][] = routed.map(() => [])
+    const refused = payloads.map((payload) => payload === undefined)
+    // An identifier of a list lives in exactly one chunk; its position there, offset by the chunks before, is its id.
+    let offset = 0
+    for (const chunk of plan.chunks) {
+      for (let k = 0; k < chunk.events.length; k++) sends[planned[chunk.events[k]]].push(offset + chunk.positions[k])
+      offset += chunk.identifiers.length
+    }
+    for (const { index } of plan.rejected) refused[planned[index]] = true
+
+    const prepared: PreparedEvent[] = new Array(routed.length)
+    for (let i = 0; i < routed.length; i++) {
+      const { event, action, operation } = routed[i]
+      const key = payloads[i]?.audience_key
+      const ids = sends[i]
+      if (ids.length > 1) ids.sort((a, b) => a - b)
+      prepared[i] = {
+        event,
+        action,
+        operation,
+        audience: typeof key === 'string' && key !== '' ? key : NO_AUDIENCE_KEY,
+        payload: payloads[i],
+        refusal: refusals[i],
+        sends: ids,
+        refused: refused[i]
+      }
+    }
+    return prepared
+  }
+}
+
+function includes(sorted: readonly number[], values: readonly number[]): boolean {
+  return values.every((value) => sorted.includes(value))
+}
+
+/**
+ * Cuts prepared events, in stream order, into windows (see the top of this file): supersedes what a later event
+ * stands for, ends a window where a later event cannot stand for an earlier one, and packs the rest into batches.
+ */
+export function splitIntoWindows(events: readonly PreparedEvent[], batchSize: number): Window[] {
+  const windows: Window[] = []
+  const supersededBy = new Int32Array(events.length).fill(-1)
+  let start = 0
+  // The live event of the current window that sends each identifier.
+  let holder = new Map<number, number>()
+
+  for (let i = 0; i < events.length; i++) {
+    const later = events[i]
+    const earlier = new Set<number>()
+    for (const id of later.sends) {
+      const p = holder.get(id)
+      if (p !== undefined) earlier.add(p)
+    }
+    const standsForAll =
+      !later.refused && [...earlier].every((p) => !events[p].refused && includes(later.sends, events[p].sends))
+    if (earlier.size > 0 && !standsForAll) {
+      windows.push(windowOf(events, start, i, supersededBy, batchSize))
+      start = i
+      holder = new Map()
+      earlier.clear()
+    }
+    for (const p of earlier) supersededBy[p] = i
+    for (const id of later.sends) holder.set(id, i)
+  }
+  if (start < events.length) windows.push(windowOf(events, start, events.length, supersededBy, batchSize))
+  return windows
+}
+
+const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
+
+const ACTION_ORDER: readonly AudienceAction[] = ['addUserToAudience', 'removeUserFromAudience', 'syncAudience']
+
+function windowOf(
+  events: readonly PreparedEvent[],
+  start: number,
+  end: number,
+  supersededBy: Int32Array,
+  batchSize: number
+): Window {
+  const live = new Map<AudienceAction, PreparedEvent[]>()
+  const superseded: Window['superseded'] = []
+  for (let i = start; i < end; i++) {
+    if (supersededBy[i] === -1) {
+      const action = events[i].action
+      const list = live.get(action) ?? []
+      list.push(events[i])
+      live.set(action, list)
+      continue
+    }
+    let last = supersededBy[i]
+    while (supersededBy[last] !== -1) last = supersededBy[last]
+    superseded.push({ event: events[i], by: events[last] })
+  }
+  const batches: Batch[] = []
+  for (const action of ACTION_ORDER) {
+    const list = live.get(action)
+    if (!list) continue
+    // Sorted so that each batch holds as few audiences and operations, and so amendments, as the window allows.
+    list.sort((a, b) => compare(a.audience, b.audience) || compare(a.operation, b.operation))
+    for (let from = 0; from < list.length; from += batchSize) {
+      batches.push({ action, events: list.slice(from, from + batchSize) })
+    }
+  }
+  return { batches, superseded }
+}
+
+/**
+ * The windows of a stream's audience events, one after another: `windowSize` events are prepared and planned at a
+ * time, so that memory holds one such slice however long the stream.
+ */
+export async function* windowsOf(
+  routed: readonly RoutedEvent[],
+  options: { batchSize: number; windowSize: number; settings: Credentials & { gum_caller_id?: unknown } }
+): AsyncGenerator<Window> {
+  const preparer = new EventPreparer(options.settings)
+  for (let from = 0; from < routed.length; from += options.windowSize) {
+    const prepared = await preparer.prepare(routed.slice(from, from + options.windowSize))
+    yield* splitIntoWindows(prepared, options.batchSize)
+  }
+}
