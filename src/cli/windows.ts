@@ -89,12 +89,18 @@ export class EventPreparer {
       byAction.set(action, indices)
     })
     for (const [action, indices] of byAction) {
-      const [result] = await this.destination.onBatch(
-        indices.map((i) => routed[i].event),
-        { ...this.settings, subscription: presetFor(action) } as never
-      )
-      const statuses = (result as { multistatus: Array<{ status: number; sent?: unknown; errormessage?: string }> })
-        .multistatus
+      let statuses: Array<{ status: number; sent?: unknown; errormessage?: string }>
+      try {
+        const [result] = await this.destination.onBatch(
+          indices.map((i) => routed[i].event),
+          { ...this.settings, subscription: presetFor(action) } as never
+        )
+        statuses = (result as { multistatus: typeof statuses }).multistatus
+      } catch (error) {
+        // Whatever makes actions-core throw here makes it throw when the events are sent: they are sent as they
+        // are, and report what it says then. Until then they send nothing that could conflict.
+        statuses = indices.map(() => ({ status: 500, errormessage: (error as Error).message }))
+      }
       statuses.forEach((status, k) => {
         if (status.status === 200) payloads[indices[k]] = status.sent as AudienceEvent
         else refusals[indices[k]] = status.errormessage ?? `HTTP ${status.status}`

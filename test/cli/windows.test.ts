@@ -1,4 +1,5 @@
 import fc from 'fast-check'
+import { Destination } from '@segment/actions-core'
 import { engageEvent } from '../../src/cli/generate'
 import { routeStream } from '../../src/cli/routes'
 import type { AudienceAction } from '../../src/cli/routes'
@@ -216,6 +217,16 @@ describe('EventPreparer', () => {
     expect(object).toMatchObject({ sends: [], refused: true, payload: undefined })
     expect(object.refusal).toBe('Email must be a string but it was an object.')
     expect(bad.payload?.email).toBe('not-an-email')
+  })
+
+  it('when actions-core throws on a batch, its events are refused, to be sent as they are and report what it says', async () => {
+    const onBatch = jest.spyOn(Destination.prototype, 'onBatch').mockRejectedValueOnce(new TypeError('boom'))
+    try {
+      const [event] = await prepare([engageEvent('u1', 'vip', true, 'ann@example.com', 1)])
+      expect(event).toMatchObject({ sends: [], refused: true, payload: undefined, refusal: 'boom' })
+    } finally {
+      onBatch.mockRestore()
+    }
   })
 
   it('gives each identifier type of an event its own id', async () => {
