@@ -248,6 +248,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 
   let events: unknown[]
   let skippedLines = 0
+  // Audience entries and exits: what the progress bar and the report count.
+  let audienceEvents: number
   if (options.input !== undefined) {
     const source = options.input === '-' ? 'standard input' : options.input
     if (options.input === '-' && io.stdin?.isTTY) {
@@ -261,6 +263,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       io.stderr.write(`${nothingToSync(source, read, ignored, unreadable)}\n`)
       return 1
     }
+    audienceEvents = routed.length
     if (read.badLines.length > 0) {
       io.stderr.write(
         `Skipped ${read.badLines.length} line(s) that were not JSON objects (first: line ${read.badLines[0]}).\n`
@@ -273,7 +276,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       seed: options.seed,
       mode: options.identify ? 'identify' : 'track'
     })
-    const exits = routeStream(events).routed.filter((event) => event.operation === 'remove').length
+    const { routed } = routeStream(events)
+    audienceEvents = routed.length
+    const exits = routed.filter((event) => event.operation === 'remove').length
     if (exits < options.exited) {
       io.stderr.write(
         `--exited ${options.exited}: only ${exits} users entered with a valid email to exit; the stream has ${exits} exits.\n`
@@ -302,8 +307,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       settings = SANDBOX_SETTINGS
       target = `the Criteo sandbox at ${sandbox.url}`
     }
-    const total = routeStream(events).routed.length
-    io.stderr.write(`Syncing ${total.toLocaleString('en-US')} audience events to ${target}…\n`)
+    io.stderr.write(`Syncing ${audienceEvents.toLocaleString('en-US')} audience events to ${target}…\n`)
     const progress = new Progress(io.stderr, 'sync')
     const result = await runSync({
       events,
