@@ -7,7 +7,7 @@ import { NO_CONSENT } from '../destinations/criteo-audiences/plan'
 import { DEFAULT_BATCH_SIZE } from '../destinations/criteo-audiences/limits'
 import { presetFor, routeStream } from './routes'
 import type { Subscription } from './routes'
-import { Batch, PreparedEvent, Window, windowsOf } from './windows'
+import { Batch, NO_AUDIENCE_KEY, PreparedEvent, Window, windowsOf } from './windows'
 
 export { presetFor, routeOf } from './routes'
 export type { AudienceAction, Route, RoutedEvent, Subscription } from './routes'
@@ -107,7 +107,7 @@ export function mapEvents<T>(mapping: Record<string, unknown>, events: readonly 
 /** Each event's audience key as the preset's mapping reads it, for the tallies: that field alone is mapped. */
 export function audienceKeysOf(mapping: Record<string, unknown>, events: readonly SegmentEvent[]): string[] {
   return mapEvents<{ audience_key?: unknown }>({ audience_key: mapping.audience_key }, events).map(
-    ({ audience_key }) => (typeof audience_key === 'string' ? audience_key : '(no audience key)')
+    ({ audience_key }) => (typeof audience_key === 'string' ? audience_key : NO_AUDIENCE_KEY)
   )
 }
 

@@ -1,4 +1,7 @@
 import { execFileSync } from 'child_process'
+import { mkdtempSync, readFileSync } from 'fs'
+import { tmpdir } from 'os'
+import { join } from 'path'
 import type { SegmentEvent } from '@segment/actions-core'
 import { transform } from '@segment/actions-core'
 import { audienceKeysOf, columnsOf, isRetryable, mapEvents, presetFor, routeOf } from '../../src/cli/runner'
@@ -166,6 +169,18 @@ describe('the npm start script', () => {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, CRITEO_API_URL: '' }
     })
-    expect(JSON.parse(out)).toMatchObject({ ok: true, requests: { token: 1, search: 1, create: 3 } })
+    expect(JSON.parse(out)).toMatchObject({ ok: true, requests: { token: 1, create: 3 } })
+  })
+
+  it('--report FILE holds the JSON report as typed, where npm prints its own lines on stdout first', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'criteo-report-')), 'report.json')
+    const out = execFileSync('npm', ['start', '--', '--entered', '200', '--exited', '20', '--report', file], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, CRITEO_API_URL: '' }
+    })
+    // What `npm start -- --json > out.json` would have written: npm's banner, then the report.
+    expect(out).toMatch(/^\s*> criteo-audiences-actions@/)
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({ ok: true, events: expect.any(Number) })
   })
 })
