@@ -5,7 +5,8 @@ import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'coverage/'] },
+  // test/package/consumer is compiled in a scratch project against the installed package, not against this repo.
+  { ignores: ['dist/', 'node_modules/', 'coverage/', 'test/package/consumer/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -3,7 +3,7 @@ import { join } from 'path'
 import { createInterface } from 'readline'
 
 /**
- * A TypeScript file of bench/processes run in a fresh node process (through ts-node, like `npm start`), talking JSON
+ * A TypeScript file of bench/processes run in a fresh node process (through ts-node), talking JSON
  * lines over stdin and stdout. A fresh process is what makes its CPU and memory its own.
  */
 export class ChildScript {

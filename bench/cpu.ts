@@ -3,6 +3,8 @@ import type { RequestClient, SegmentEvent } from '@segment/actions-core'
 import { syncEvents, toMultiStatus } from '../src/destinations/criteo-audiences/sync'
 import type { AudienceEvent } from '../src/destinations/criteo-audiences/plan'
 import { mapEvents, presetFor } from '../src/cli/runner'
+import { audienceEventsOf } from '../src/destinations/criteo-audiences/payload'
+import type { Payload } from '../src/destinations/criteo-audiences/addUserToAudience/generated-types'
 import { startSandboxProcess } from './child'
 import { countNotOk, enteredEvents, measureCpu, SANDBOX_SETTINGS, segmentBatcher, withCriteoAt } from './fixtures'
 
@@ -127,7 +129,7 @@ export function attribute(profile: Profile): ProfileBreakdown {
   return { ms, totalMs, topProjectFunctions }
 }
 
-async function profiled(work: () => Promise<void>): Promise<Profile> {
+export async function profiled(work: () => Promise<void>): Promise<Profile> {
   const session = new Session()
   session.connect()
   const post = <T>(method: string, params?: object) =>
@@ -146,9 +148,9 @@ async function profiled(work: () => Promise<void>): Promise<Profile> {
   }
 }
 
-/** The payloads actions-core hands the action for these events: the preset's mapping applied to each. */
+/** What the action syncs for these events: the preset's mapping applied to each, and the destination's fallbacks. */
 function payloadsOf(events: readonly SegmentEvent[]): AudienceEvent[] {
-  return mapEvents<AudienceEvent>(presetFor('addUserToAudience').mapping, events)
+  return audienceEventsOf(mapEvents<Payload>(presetFor('addUserToAudience').mapping, events), events)
 }
 
 /**

@@ -11,6 +11,7 @@ import { measureLargeBatches } from './large-batch'
 import { measureMillionUsers, SyncOptions, SyncScenario } from './million'
 import { BenchResults, failures, formatResults, Machine } from './report'
 import { measureSteadyState } from './steady-state'
+import { measureSideBySide, SideBySideOptions } from './side-by-side'
 import { measureTimeOrdered, TimeOrderedOptions } from './time-ordered'
 
 export interface BenchConfig {
@@ -20,6 +21,7 @@ export interface BenchConfig {
   cpu: { batches: number; batchSize: number; rounds: number }
   largeBatches: { sizes: number[]; runs: number }
   sync: SyncOptions
+  sideBySide: SideBySideOptions
   timeOrdered: TimeOrderedOptions
 }
 
@@ -46,6 +48,7 @@ export const FULL: BenchConfig = {
     rateLimitPerMinute: CRITEO_REQUESTS_PER_MINUTE,
     scenarios: SCENARIOS
   },
+  sideBySide: { batches: 100, batchSize: 1_000, rounds: 9, warmupRounds: 2, rival: 'segment' },
   // A Segment export: 5 audiences, 15% exits interleaved in time order, a third as many users as events.
   timeOrdered: {
     sizes: [300_000, 1_000_000],
@@ -77,6 +80,7 @@ export const QUICK: BenchConfig = {
     rateLimitPerMinute: 25,
     scenarios: SCENARIOS
   },
+  sideBySide: { batches: 20, batchSize: 1_000, rounds: 5, warmupRounds: 1, rival: 'segment' },
   timeOrdered: {
     sizes: [30_000, 100_000],
     audiences: 5,
@@ -107,18 +111,20 @@ export async function runBenchmarks(
   const started = performance.now()
   // Taken before anything runs: other work on the machine shows here, and skews every timing.
   const before = machine()
-  log('1/6 identifier preparation')
+  log('1/7 identifier preparation')
   const identifiers = measureIdentifierPreparation(config.identifiers)
-  log('2/6 requests per batch at steady state')
+  log('2/7 requests per batch at steady state')
   const steadyState = await measureSteadyState(config.steadyState)
-  log('3/6 CPU per 1,000 events')
+  log('3/7 CPU per 1,000 events')
   const cpu = await measureCpuPerEvent(config.cpu)
-  log('4/6 large batches')
+  log('4/7 large batches')
   const largeBatches = await measureLargeBatches(config.largeBatches)
-  log(`5/6 ${config.sync.users.toLocaleString('en-US')} users end to end (${config.sync.scenarios.length} scenarios)`)
+  log(`5/7 ${config.sync.users.toLocaleString('en-US')} users end to end (${config.sync.scenarios.length} scenarios)`)
   const syncRows = await measureMillionUsers(config.sync)
+  log('6/7 side by side with Segment’s criteo-audiences')
+  const sideBySide = await measureSideBySide(config.sideBySide)
   const sizes = config.timeOrdered.sizes.map((n) => n.toLocaleString('en-US')).join(' and ')
-  log(`6/6 time-ordered exports of ${sizes} events, each in time order and grouped, each in a process of its own`)
+  log(`7/7 time-ordered exports of ${sizes} events, each in time order and grouped, each in a process of its own`)
   const timeOrdered = await measureTimeOrdered(config.timeOrdered)
   return {
     mode: config.mode,
@@ -129,6 +135,7 @@ export async function runBenchmarks(
     cpu,
     largeBatches,
     sync: { options: config.sync, rows: syncRows },
+    sideBySide,
     timeOrdered: { options: config.timeOrdered, rows: timeOrdered }
   }
 }

@@ -124,14 +124,35 @@ export const searchBody = (advertiserId = settings.advertiser_id) => ({
   data: { attributes: { advertiserIds: [advertiserId], audienceSegmentTypes: ['ContactList'] } }
 })
 
-export function amendmentOk(listId: string, operation: string, nbValid: number, sampleInvalid: string[] = []) {
+/** The body of a search for one list id: how a chosen or linked list is checked. */
+export const searchByIdBody = (id: string, advertiserId = settings.advertiser_id) => ({
+  data: {
+    attributes: { advertiserIds: [advertiserId], audienceSegmentIds: [id], audienceSegmentTypes: ['ContactList'] }
+  }
+})
+
+/** A Criteo answering the search for list `id` with `items` (what its filter lets through). */
+export function searchById(scope: nock.Scope, id: string, items: ListItem[] = [{ id, name: `list_${id}` }]) {
+  return scope
+    .post(`${SEGMENTS}/search`, searchByIdBody(id))
+    .query({ limit: 100, offset: 0 })
+    .reply(200, searchPage(items))
+}
+
+export function amendmentOk(
+  listId: string,
+  operation: string,
+  nbValid: number,
+  sampleInvalid: string[] = [],
+  identifierType = 'email'
+) {
   return {
     data: {
       type: 'ContactlistAmendment',
       attributes: {
         contactListId: Number(listId),
         operation,
-        identifierType: 'email',
+        identifierType,
         nbValidIdentifiers: nbValid,
         nbInvalidIdentifiers: sampleInvalid.length,
         sampleInvalidIdentifiers: sampleInvalid
@@ -170,8 +191,8 @@ export function acceptAmendments(scope: nock.Scope, listId: string, recorder: Re
     })
     .times(times)
     .reply(200, (_uri, body) => {
-      const { operation, identifiers } = (body as ReturnType<typeof amendmentBody>).data.attributes
-      return amendmentOk(listId, operation, identifiers.length)
+      const { operation, identifiers, identifierType } = (body as ReturnType<typeof amendmentBody>).data.attributes
+      return amendmentOk(listId, operation, identifiers.length, [], identifierType)
     })
 }
 

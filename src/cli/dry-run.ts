@@ -3,6 +3,7 @@ import { planAmendments } from '../destinations/criteo-audiences/plan'
 import type { AudienceEvent } from '../destinations/criteo-audiences/plan'
 import { SANDBOX_SETTINGS } from './sandbox-target'
 import { routeStream } from './routes'
+import type { Mappings } from './routes'
 import type { Credentials } from './runner'
 import { RUN_DEFAULTS, WINDOW_BATCHES } from './runner'
 import { PreparedEvent, windowsOf } from './windows'
@@ -37,8 +38,9 @@ export async function planSync(
   events: readonly unknown[],
   {
     batchSize = RUN_DEFAULTS.batchSize,
-    settings = SANDBOX_SETTINGS
-  }: { batchSize?: number; settings?: Credentials & { gum_caller_id?: unknown } } = {}
+    settings = SANDBOX_SETTINGS,
+    mappings
+  }: { batchSize?: number; settings?: Credentials & { gum_caller_id?: unknown }; mappings?: Mappings } = {}
 ): Promise<SyncPlan> {
   const { routed, ignored, unreadable } = routeStream(events)
 
@@ -59,7 +61,12 @@ export async function planSync(
 
   let batches = 0
   let windows = 0
-  for await (const window of windowsOf(routed, { batchSize, windowSize: batchSize * WINDOW_BATCHES, settings })) {
+  for await (const window of windowsOf(routed, {
+    batchSize,
+    windowSize: batchSize * WINDOW_BATCHES,
+    settings,
+    mappings
+  })) {
     windows++
     batches += window.batches.length
     for (const { event } of window.superseded) {

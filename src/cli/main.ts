@@ -4,7 +4,7 @@ import { dirname, resolve } from 'path'
 import { parseArgs } from 'util'
 import type { Readable } from 'stream'
 import { createRequestClient } from '@segment/actions-core'
-import { startSandbox } from '../sandbox'
+import { DEFAULT_VARIANT_RATE, startSandbox } from '../sandbox'
 import { pointDestinationAt, SANDBOX_SETTINGS } from './sandbox-target'
 import type { Sandbox } from '../sandbox'
 import { CriteoClient } from '../destinations/criteo-audiences/criteo/client'
@@ -17,7 +17,10 @@ import { formatPlan, formatReport, Report, syncSucceeded } from './report'
 import { routeStream } from './routes'
 import { Credentials, RUN_DEFAULTS, runSync } from './runner'
 
-export const USAGE = `Usage: npm start -- [options]
+/** The usage text, naming the command as it was started: `npm start --` in this repo, else the installed bin. */
+export function usage(env: NodeJS.ProcessEnv): string {
+  const fromRepo = env.npm_lifecycle_event === 'start' && env.npm_package_name === 'criteo-audiences-actions'
+  return `Usage: ${fromRepo ? 'npm start --' : 'criteo-audiences-sync'} [options]
 
 Pushes Segment Engage audience events through the Criteo Audiences destination, the way Segment does, and reports
 what happened to every user. By default it generates a realistic stream and syncs it to an embedded Criteo sandbox.
@@ -37,8 +40,11 @@ Options:
   --identify          generate entries and exits as Identify events (audiences set to "Send Identify") instead
   --sandbox-state F   keep the sandbox's lists in this JSON file, so a second run sees the first run's lists
   --faults RATE       make the sandbox fail this share of requests (0 to 1): 5xx, 429 bursts, resets, revoked tokens
+  --variants [RATE]   make the sandbox answer as variously as Criteo's contract allows, each kind at this share
+                      (default ${DEFAULT_VARIANT_RATE}): warnings, nulls, names reported taken, read-only lists
   --help              this text
 `
+}
 
 export interface CliIo {
   stdout: NodeJS.WritableStream
@@ -52,7 +58,7 @@ class UsageError extends Error {}
 /** The command line is fine, but what it names is not (a file, a folder, the environment): said in one line. */
 class SetupError extends Error {}
 
-const NUMBER_OPTIONS = ['batch-size', 'concurrency', 'max-attempts', 'entered', 'exited', 'seed']
+const NUMBER_OPTIONS = ['batch-size', 'concurrency', 'max-attempts', 'entered', 'exited', 'seed', 'faults', 'variants']
 
 /**
  * `--batch-size -5` as `--batch-size=-5`: parseArgs takes a value starting with a dash for an option of its own, and
@@ -78,11 +84,18 @@ function wholeNumber(name: string, value: string | undefined, fallback: number, 
   return parsed
 }
 
+/** `--variants` takes an optional rate: given none (end of line, or another option next), it means the default. */
+function withVariantsRate(argv: string[]): string[] {
+  const at = argv.indexOf('--variants')
+  if (at === -1 || (argv[at + 1] !== undefined && !argv[at + 1].startsWith('--'))) return argv
+  return [...argv.slice(0, at + 1), String(DEFAULT_VARIANT_RATE), ...argv.slice(at + 1)]
+}
+
 function parse(argv: string[]) {
   let values
   try {
     ;({ values } = parseArgs({
-      args: joinNegativeNumbers(argv),
+      args: joinNegativeNumbers(withVariantsRate(argv)),
       options: {
         input: { type: 'string' },
         live: { type: 'boolean', default: false },
@@ -98,6 +111,7 @@ function parse(argv: string[]) {
         identify: { type: 'boolean', default: false },
         'sandbox-state': { type: 'string' },
         faults: { type: 'string' },
+        variants: { type: 'string' },
         help: { type: 'boolean', default: false }
       },
       strict: true,
@@ -121,7 +135,8 @@ function parse(argv: string[]) {
     seed: wholeNumber('seed', values.seed, 42, 0),
     identify: values.identify,
     sandboxState: values['sandbox-state'],
-    faultRate: faultRate(values.faults)
+    faultRate: faultRate(values.faults),
+    variantRate: variantRate(values.variants)
   }
   if (options.exited > options.entered) {
     throw new UsageError(
@@ -130,6 +145,8 @@ function parse(argv: string[]) {
   }
   if (options.live && options.faultRate > 0)
     throw new UsageError('--faults applies to the sandbox only, not to --live.')
+  if (options.live && options.variantRate !== undefined)
+    throw new UsageError('--variants applies to the sandbox only, not to --live.')
   if (options.identify && options.input !== undefined) {
     throw new UsageError('--identify shapes the generated stream; events read with --input are synced as they are.')
   }
@@ -139,6 +156,13 @@ function parse(argv: string[]) {
     )
   }
   return options
+}
+
+function variantRate(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined
+  const rate = value.trim() === '' ? NaN : Number(value)
+  if (!(rate >= 0 && rate <= 1)) throw new UsageError(`--variants takes a share from 0 to 1, not "${value}".`)
+  return rate
 }
 
 function faultRate(value: string | undefined): number {
@@ -228,7 +252,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   try {
     options = parse(argv)
     if (options.help) {
-      io.stdout.write(USAGE)
+      io.stdout.write(usage(env))
       return 0
     }
     if (options.live && !options.dryRun) settings = liveCredentials(env)
@@ -237,7 +261,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     if (options.report !== undefined) checkWritableFile('--report', options.report)
   } catch (error) {
     if (error instanceof SetupError) io.stderr.write(`${error.message}\n`)
-    else io.stderr.write(`${(error as Error).message}\n\n${USAGE}`)
+    else io.stderr.write(`${(error as Error).message}\n\n${usage(env)}`)
     return 2
   }
 
@@ -299,7 +323,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     if (!settings) {
       sandbox = await startSandbox({
         stateFile: options.sandboxState,
-        faults: options.faultRate > 0 ? { rate: options.faultRate } : undefined
+        faults: options.faultRate > 0 ? { rate: options.faultRate } : undefined,
+        variants: options.variantRate !== undefined ? { rate: options.variantRate } : undefined
       })
       // A reset connection costs a whole request timeout; the sandbox answers in milliseconds, so 2 s is plenty.
       const shortTimeout = options.faultRate > 0 && !env.CRITEO_REQUEST_TIMEOUT_MS ? 2000 : undefined
@@ -323,7 +348,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       if (!audience.listId) continue
       listSizes[audience.audience] = await client
         .listStatistics(audience.listId)
-        .then((stats) => stats.numberOfIdentifiers)
+        .then((stats) => stats.numberOfIdentifiers ?? null)
         .catch(() => null)
     }
     // Counted after the statistics calls, so that they are among the requests.

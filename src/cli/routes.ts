@@ -1,7 +1,8 @@
-import { resolveAudienceMembership } from '@segment/actions-core'
+import { resolveAudienceMembership, transform } from '@segment/actions-core'
 import type { SegmentEvent } from '@segment/actions-core'
-import definition from '../destinations/criteo-audiences'
+import { audienceKeyOf } from '../destinations/criteo-audiences/payload'
 import type { Operation } from '../destinations/criteo-audiences/plan'
+import { ActionName, presetSubscription } from '../presets'
 
 export interface Subscription {
   subscribe: string
@@ -10,14 +11,23 @@ export interface Subscription {
 }
 
 /** The actions whose presets the runner sends events with. */
-export type AudienceAction = 'addUserToAudience' | 'removeUserFromAudience' | 'syncAudience'
+export type AudienceAction = ActionName
 
-/** The destination's own presets: what an admin who changes nothing gets. */
-export function presetFor(action: AudienceAction): Subscription {
-  const preset = definition.presets?.find((p) => p.partnerAction === action)
-  if (!preset || preset.type !== 'automatic') throw new Error(`The destination has no preset for ${action}`)
-  return { subscribe: preset.subscribe, partnerAction: action, mapping: preset.mapping as Record<string, unknown> }
+/** The destination's own presets: what an admin who changes nothing gets (the automatic preset of the action). */
+export const presetFor: (action: AudienceAction) => Subscription = presetSubscription
+
+/** Each action's mapping where it is not its preset's, as an admin may change it; the presets' for the others. */
+export type Mappings = Partial<Record<AudienceAction, Record<string, unknown>>>
+
+/** The subscription the events of `action` are sent with: its preset, with its mapping from `mappings` if given. */
+export function subscriptionFor(action: AudienceAction, mappings?: Mappings): Subscription {
+  const preset = presetFor(action)
+  const mapping = mappings?.[action]
+  return mapping ? { ...preset, mapping } : preset
 }
+
+/** The tallies' name for events whose audience key is missing. */
+export const NO_AUDIENCE_KEY = '(no audience key)'
 
 /** How one event is sent: with which action's preset, and whether that action will add or remove its user. */
 export interface Route {
@@ -91,4 +101,26 @@ export function routeStream(events: readonly unknown[]): {
     else ignored++
   }
   return { routed, ignored, unreadable }
+}
+
+/**
+ * `mapping` applied to each event of a batch, as actions-core applies a subscription's: in one `transform` (through
+ * `@arrayPath`), since actions-core checks a mapping on every call and checking it once per event is as costly as
+ * the destination's own work.
+ */
+export function mapEvents<T>(mapping: Record<string, unknown>, events: readonly SegmentEvent[]): T[] {
+  const { mapped } = transform({ mapped: { '@arrayPath': ['$.events', mapping] } } as never, { events }) as {
+    mapped?: T[]
+  }
+  return mapped ?? []
+}
+
+/**
+ * Each event's audience key as the destination reads it, for the tallies: that field alone is mapped, and where it
+ * is empty the destination's own fallback applies (`audienceKeyOf`).
+ */
+export function audienceKeysOf(mapping: Record<string, unknown>, events: readonly SegmentEvent[]): string[] {
+  return mapEvents<{ audience_key?: unknown }>({ audience_key: mapping.audience_key }, events).map(
+    ({ audience_key }, i) => audienceKeyOf(audience_key, events[i]) ?? NO_AUDIENCE_KEY
+  )
 }

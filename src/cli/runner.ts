@@ -1,16 +1,16 @@
-import { Destination, transform } from '@segment/actions-core'
+import { Destination } from '@segment/actions-core'
 import type { SegmentEvent } from '@segment/actions-core'
 import definition from '../destinations/criteo-audiences'
 import { lastRateLimit } from '../destinations/criteo-audiences/criteo/client'
 import { NO_IDENTIFIER, NOT_AN_EMAIL } from '../destinations/criteo-audiences/identifiers'
 import { NO_CONSENT } from '../destinations/criteo-audiences/plan'
 import { DEFAULT_BATCH_SIZE } from '../destinations/criteo-audiences/limits'
-import { presetFor, routeStream } from './routes'
-import type { Subscription } from './routes'
-import { Batch, NO_AUDIENCE_KEY, PreparedEvent, Window, windowsOf } from './windows'
+import { routeStream, subscriptionFor } from './routes'
+import type { Mappings, Subscription } from './routes'
+import { Batch, PreparedEvent, Window, windowsOf } from './windows'
 
-export { presetFor, routeOf } from './routes'
-export type { AudienceAction, Route, RoutedEvent, Subscription } from './routes'
+export { audienceKeysOf, mapEvents, presetFor, routeOf } from './routes'
+export type { AudienceAction, Mappings, Route, RoutedEvent, Subscription } from './routes'
 
 export interface Credentials {
   advertiser_id: string
@@ -32,6 +32,8 @@ export interface SyncProgress {
 export interface SyncOptions {
   events: readonly unknown[]
   settings: Credentials
+  /** Each action's mapping where it is not its preset's (what an admin changed); the presets' by default. */
+  mappings?: Mappings
   batchSize?: number
   /** Batches in flight at once. */
   concurrency?: number
@@ -92,25 +94,6 @@ export interface SyncResult {
   durationMs: number
 }
 
-/**
- * `mapping` applied to each event of a batch, as actions-core applies a subscription's: in one `transform` (through
- * `@arrayPath`), since actions-core checks a mapping on every call and checking it once per event is as costly as
- * the destination's own work.
- */
-export function mapEvents<T>(mapping: Record<string, unknown>, events: readonly SegmentEvent[]): T[] {
-  const { mapped } = transform({ mapped: { '@arrayPath': ['$.events', mapping] } } as never, { events }) as {
-    mapped?: T[]
-  }
-  return mapped ?? []
-}
-
-/** Each event's audience key as the preset's mapping reads it, for the tallies: that field alone is mapped. */
-export function audienceKeysOf(mapping: Record<string, unknown>, events: readonly SegmentEvent[]): string[] {
-  return mapEvents<{ audience_key?: unknown }>({ audience_key: mapping.audience_key }, events).map(
-    ({ audience_key }) => (typeof audience_key === 'string' ? audience_key : NO_AUDIENCE_KEY)
-  )
-}
-
 /** Statuses Segment retries: 408, 423, 429 and 5xx except 501. */
 export function isRetryable(status: number): boolean {
   return status === 408 || status === 423 || status === 429 || (status >= 500 && status !== 501)
@@ -148,10 +131,15 @@ export function createRunDestination(): Destination<Credentials> {
 }
 
 const OTHER_IDENTIFIERS_SYNCED = / The event's other identifiers \([^)]*\) were synced\.$/
-const WILL_BE_RETRIED = /;? the request will be retried[^.]*\.$/
+/**
+ * The destination's promise of a retry, at the end of its message: "…; the request will be retried (with another
+ * one)." or "…. The request will be retried with a new access token." (criteo/errors.ts), or "…; the events will be
+ * retried until …" (criteo/client.ts).
+ */
+const WILL_BE_RETRIED = /(?:; t|\. T)he (?:request|events) will be retried[^.]*\.$/
 
 /** An event's last result, once no attempt is left: what it says about retrying no longer holds. */
-function exhausted(result: EventResult, attempts: number): EventResult {
+export function exhausted(result: EventResult, attempts: number): EventResult {
   const message = result.errormessage ?? `HTTP ${result.status}`
   return {
     ...result,
@@ -191,6 +179,7 @@ export async function runSync(options: SyncOptions): Promise<SyncResult> {
   const {
     events,
     settings,
+    mappings,
     batchSize = RUN_DEFAULTS.batchSize,
     concurrency = RUN_DEFAULTS.concurrency,
     maxAttempts = RUN_DEFAULTS.maxAttempts,
@@ -297,7 +286,7 @@ export async function runSync(options: SyncOptions): Promise<SyncResult> {
 
   /** Sends a batch until every event has a final result: accepted, refused, or out of attempts. */
   const runBatch = async (batch: Batch): Promise<EventResult[]> => {
-    const subscription = presetFor(batch.action)
+    const subscription = subscriptionFor(batch.action, mappings)
     const final: EventResult[] = new Array(batch.events.length)
     let pending = batch.events.map((_, i) => i)
     for (let attempt = 1; pending.length > 0; attempt++) {
@@ -353,7 +342,7 @@ export async function runSync(options: SyncOptions): Promise<SyncResult> {
     report()
   }
 
-  for await (const window of windowsOf(routed, { batchSize, windowSize, settings })) {
+  for await (const window of windowsOf(routed, { batchSize, windowSize, settings, mappings })) {
     windows++
     await runWindow(window)
   }

@@ -6,7 +6,7 @@
  */
 import { parseArgs } from 'util'
 import type { SegmentEvent } from '@segment/actions-core'
-import { startSandbox } from '../sandbox'
+import { DEFAULT_VARIANT_RATE, startSandbox } from '../sandbox'
 import { pointDestinationAt, SANDBOX_SETTINGS } from './sandbox-target'
 import type { FaultKind } from '../sandbox'
 import { prepareEmail } from '../destinations/criteo-audiences/identifiers'
@@ -120,6 +120,8 @@ export interface SoakResult {
   sync: SyncResult
   requests: Record<string, number>
   faults: Record<string, number>
+  /** Contract-allowed variants the sandbox served (warnings, nulls, names reported taken, read-only lists), by kind. */
+  variants: Record<string, number>
   /** Per audience: members missing from the list, and members in it that should not be. Empty when exact. */
   mismatches: Array<{ audience: string; missing: number; extra: number }>
   duplicateLists: string[]
@@ -134,6 +136,7 @@ export async function runSoak(
   {
     faultRate = 0.1,
     faultKinds = undefined as FaultKind[] | undefined,
+    variantRate = DEFAULT_VARIANT_RATE,
     batchSize = RUN_DEFAULTS.batchSize,
     concurrency = RUN_DEFAULTS.concurrency,
     maxAttempts = 12,
@@ -144,7 +147,8 @@ export async function runSoak(
   let clock = Date.UTC(2026, 10, 22, 12, 0, 0)
   const sandbox = await startSandbox({
     now: () => clock,
-    faults: { rate: faultRate, kinds: faultKinds, seed: stream.seed ?? 11 }
+    faults: { rate: faultRate, kinds: faultKinds, seed: stream.seed ?? 11 },
+    variants: { rate: variantRate, seed: stream.seed ?? 11 }
   })
   // A connection reset costs the client a whole timeout: keep it short, the sandbox answers in milliseconds.
   const restoreTarget = pointDestinationAt(sandbox.url, 1000)
@@ -169,7 +173,8 @@ export async function runSoak(
     // Faults are over: what is in the lists now is what the sync left there.
     sandbox.setFaults(undefined)
     const expected = expectedMembership(events)
-    const lists = sandbox.lists(settings.advertiser_id)
+    // Read-only lists are the sandbox's own (the readOnlyList variant), shared with the advertiser: not the sync's.
+    const lists = sandbox.lists(settings.advertiser_id).filter((list) => !list.readOnly)
     const names = lists.map((l) => l.name)
     const mismatches: SoakResult['mismatches'] = []
     for (const [audience, members] of expected) {
@@ -184,6 +189,7 @@ export async function runSoak(
       sync,
       requests: sandbox.requestCounts(),
       faults: Object.fromEntries(Object.entries(sandbox.faultCounts()).filter(([, n]) => n > 0)),
+      variants: Object.fromEntries(Object.entries(sandbox.variantCounts()).filter(([, n]) => n > 0)),
       mismatches,
       duplicateLists: names.filter((name, i) => names.indexOf(name) !== i),
       unexpectedLists: names.filter((name) => !expected.has(name))
@@ -205,13 +211,21 @@ export function soakPassed(result: SoakResult): boolean {
 
 if (require.main === module) {
   const { values } = parseArgs({
-    options: { events: { type: 'string' }, 'fault-rate': { type: 'string' }, seed: { type: 'string' } }
+    options: {
+      events: { type: 'string' },
+      'fault-rate': { type: 'string' },
+      'variant-rate': { type: 'string' },
+      seed: { type: 'string' }
+    }
   })
   const events = Number(values.events ?? 100_000)
   const started = Date.now()
   runSoak(
     { events, audiences: 5, users: Math.ceil(events / 4), waves: 9, seed: Number(values.seed ?? 11) },
-    { faultRate: Number(values['fault-rate'] ?? 0.1) }
+    {
+      faultRate: Number(values['fault-rate'] ?? 0.1),
+      variantRate: Number(values['variant-rate'] ?? DEFAULT_VARIANT_RATE)
+    }
   ).then(
     (result) => {
       const synced = result.sync.audiences.reduce((n, a) => n + a.synced, 0)
@@ -222,6 +236,7 @@ if (require.main === module) {
       console.log(`  synced ${synced}, errored ${errored}, event retries ${result.sync.retries}`)
       console.log(`  requests: ${JSON.stringify(result.requests)}`)
       console.log(`  faults injected: ${JSON.stringify(result.faults)}`)
+      console.log(`  variants served: ${JSON.stringify(result.variants)}`)
       console.log(`  lists exact: ${result.mismatches.length === 0 ? 'yes' : JSON.stringify(result.mismatches)}`)
       console.log(
         `  duplicate lists: ${result.duplicateLists.length}, unexpected lists: ${result.unexpectedLists.length}`

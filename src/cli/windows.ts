@@ -1,10 +1,12 @@
 import { Destination, MultiStatusResponse } from '@segment/actions-core'
 import type { DestinationDefinition } from '@segment/actions-core'
 import definition from '../destinations/criteo-audiences'
+import { batchEventsOf } from '../destinations/criteo-audiences/audience-action'
+import type { Payload } from '../destinations/criteo-audiences/addUserToAudience/generated-types'
 import { gumCallerIdOf } from '../destinations/criteo-audiences/identifiers'
-import { AudienceEvent, planAmendments } from '../destinations/criteo-audiences/plan'
+import { AudienceEvent, isAddWithoutConsent, planAmendments } from '../destinations/criteo-audiences/plan'
 import type { Credentials } from './runner'
-import { AudienceAction, presetFor, RoutedEvent } from './routes'
+import { AudienceAction, audienceKeysOf, Mappings, NO_AUDIENCE_KEY, RoutedEvent, subscriptionFor } from './routes'
 
 /**
  * How the runner keeps Criteo in step with a time-ordered stream without sending it in stream order.
@@ -20,7 +22,10 @@ import { AudienceAction, presetFor, RoutedEvent } from './routes'
  * event retried late never lands after a later event of the same user.
  *
  * A later event that overlaps an earlier one only in part (another identifier, or a refused one) cannot stand for
- * it; the window ends before it, and it starts the next one.
+ * it; the window ends before it, and it starts the next one. An add without consent is such an event: it sends
+ * nothing and leaves the user as the earlier events left them, so it never stands for them, nor they for it (which
+ * would have the earlier ones report its refusal, as one batch holding both does). So over a stream the consent
+ * gate reads each event in order: added with consent, removed, or left as they were without it.
  */
 
 /** What the destination will make of a routed event, found out before anything is sent. */
@@ -49,12 +54,13 @@ export interface Window {
   superseded: Array<{ event: PreparedEvent; by: PreparedEvent }>
 }
 
-export const NO_AUDIENCE_KEY = '(no audience key)'
+export { NO_AUDIENCE_KEY } from './routes'
 
 /**
  * actions-core's own preparation of a batch, with nothing sent: the destination's definition whose actions hand back
- * the payloads they are given instead of syncing them. So the runner sees each event exactly as the destination will
- * (mapped, type-coerced, validated, or refused), without a second copy of actions-core's rules.
+ * what their performBatch would sync instead of syncing it (`batchEventsOf`: the payloads, with what the destination
+ * reads from the raw events where the mapping left a field empty). So the runner sees each event exactly as the
+ * destination will (mapped, type-coerced, validated, filled in, or refused), without a second copy of either's rules.
  */
 function preparingDefinition(): DestinationDefinition<Credentials> {
   const actions = Object.fromEntries(
@@ -62,9 +68,11 @@ function preparingDefinition(): DestinationDefinition<Credentials> {
       slug,
       {
         ...action,
-        performBatch: (_request: unknown, { payload }: { payload: unknown[] }) => {
+        performBatch: (_request: unknown, data: { payload: Payload[]; hookOutputs?: unknown }) => {
           const msr = new MultiStatusResponse()
-          payload.forEach((p, k) => msr.setSuccessResponseAtIndex(k, { status: 200, sent: p as never, body: {} }))
+          batchEventsOf(data).forEach((event, k) =>
+            msr.setSuccessResponseAtIndex(k, { status: 200, sent: event as never, body: {} })
+          )
           return msr
         }
       }
@@ -76,7 +84,10 @@ function preparingDefinition(): DestinationDefinition<Credentials> {
 export class EventPreparer {
   private readonly destination = new Destination<Credentials>(preparingDefinition())
 
-  constructor(private readonly settings: Credentials & { gum_caller_id?: unknown }) {}
+  constructor(
+    private readonly settings: Credentials & { gum_caller_id?: unknown },
+    private readonly mappings?: Mappings
+  ) {}
 
   /** Finds out, for each event, its payload, the identifiers it will send to which list, and what will be refused. */
   async prepare(routed: readonly RoutedEvent[]): Promise<PreparedEvent[]> {
@@ -93,7 +104,7 @@ export class EventPreparer {
       try {
         const [result] = await this.destination.onBatch(
           indices.map((i) => routed[i].event),
-          { ...this.settings, subscription: presetFor(action) } as never
+          { ...this.settings, subscription: subscriptionFor(action, this.mappings) } as never
         )
         statuses = (result as { multistatus: typeof statuses }).multistatus
       } catch (error) {
@@ -109,15 +120,23 @@ export class EventPreparer {
 
     const planned: number[] = []
     payloads.forEach((payload, i) => payload && planned.push(i))
+    const refused = payloads.map((payload) => payload === undefined)
+    // An add without consent sends nothing, yet it is planned here as if it had consent, so that it holds the
+    // identifiers it carries and is refused: the window then ends before it wherever it meets an earlier event of its
+    // user (see the top of this file), and its own batch refuses it alone, whatever else the stream holds.
     const plan = planAmendments(
-      planned.map((i) => payloads[i] as AudienceEvent),
+      planned.map((i) => {
+        const payload = payloads[i] as AudienceEvent
+        if (!isAddWithoutConsent(payload, routed[i].operation)) return payload
+        refused[i] = true
+        return { ...payload, consent: undefined }
+      }),
       {
         operations: planned.map((i) => routed[i].operation),
         gumCallerId: gumCallerIdOf(this.settings.gum_caller_id)
       }
     )
     const sends: number[][] = routed.map(() => [])
-    const refused = payloads.map((payload) => payload === undefined)
     // An identifier of a list lives in exactly one chunk; its position there, offset by the chunks before, is its id.
     let offset = 0
     for (const chunk of plan.chunks) {
@@ -129,7 +148,11 @@ export class EventPreparer {
     const prepared: PreparedEvent[] = new Array(routed.length)
     for (let i = 0; i < routed.length; i++) {
       const { event, action, operation } = routed[i]
-      const key = payloads[i]?.audience_key
+      const payload = payloads[i]
+      // An event actions-core refuses still has an audience to be counted under: its key, read alone.
+      const key = payload
+        ? payload.audience_key
+        : audienceKeysOf(subscriptionFor(action, this.mappings).mapping, [event])[0]
       const ids = sends[i]
       if (ids.length > 1) ids.sort((a, b) => a - b)
       prepared[i] = {
@@ -228,9 +251,14 @@ function windowOf(
  */
 export async function* windowsOf(
   routed: readonly RoutedEvent[],
-  options: { batchSize: number; windowSize: number; settings: Credentials & { gum_caller_id?: unknown } }
+  options: {
+    batchSize: number
+    windowSize: number
+    settings: Credentials & { gum_caller_id?: unknown }
+    mappings?: Mappings
+  }
 ): AsyncGenerator<Window> {
-  const preparer = new EventPreparer(options.settings)
+  const preparer = new EventPreparer(options.settings, options.mappings)
   for (let from = 0; from < routed.length; from += options.windowSize) {
     const prepared = await preparer.prepare(routed.slice(from, from + options.windowSize))
     yield* splitIntoWindows(prepared, options.batchSize)

@@ -1,61 +1,47 @@
-import { z } from 'zod'
-import { sandboxErrors } from './errors'
-
 /**
- * Request bodies as the sandbox accepts them. Structure only: rules with their own Criteo error code (operation,
- * identifier type, caps) are checked by the handlers, so each can answer its own code.
- * Unknown fields are ignored, as Criteo's API ignores them.
+ * Request bodies as Criteo's contract defines them, reduced to the fields the sandbox reads. The contract (contract.ts)
+ * has checked every body before a handler sees it, so these types describe what is already known, not a hope.
+ * Unknown fields are ignored, as the contract allows them.
  */
 
-export const searchBody = z.object({
-  data: z
-    .object({
-      attributes: z
-        .object({
-          advertiserIds: z.array(z.string()).optional(),
-          audienceSegmentTypes: z.array(z.string()).optional()
-        })
-        .optional()
-    })
-    .optional()
-})
+/** `AudienceSegmentSearchInputV1`: every filter optional; present filters are ANDed. */
+export interface SearchBody {
+  data?: {
+    attributes?: {
+      advertiserIds?: string[]
+      audienceSegmentIds?: string[]
+      audienceSegmentTypes?: string[]
+    }
+  }
+}
 
-export const createBody = z.object({
-  data: z
-    .array(
-      z.object({
-        attributes: z.object({
-          advertiserId: z.string().min(1),
-          name: z.string().min(1),
-          description: z.string().optional(),
-          // The presence of `contactList` is what makes the new segment a contact list.
-          contactList: z.object({})
-        })
-      })
-    )
-    .min(1)
-})
+/** `AudienceSegmentBulkCreateInputV1`: each item needs `advertiserId` and `name`. */
+export interface CreateBody {
+  data?: Array<{
+    attributes?: {
+      advertiserId: string
+      name: string
+      description?: string
+      /** Its presence is what makes the new segment a contact list. */
+      contactList?: object
+    }
+  }>
+}
 
-export const amendBody = z.object({
-  data: z.object({
-    attributes: z.object({
-      operation: z.unknown(),
-      identifierType: z.unknown(),
-      // Items are checked after the size cap, so an oversized request is refused before anything walks it.
-      identifiers: z.array(z.unknown()).min(1),
-      gumCallerId: z.unknown().optional()
-    })
-  })
-})
+/** `AudienceSegmentBulkDeleteInputV1`: nothing is required, not even an item's id. */
+export interface DeleteBody {
+  data?: Array<{ id?: string }>
+}
 
-export const deleteBody = z.object({
-  data: z.array(z.object({ id: z.string() })).min(1)
-})
-
-/** The body in the schema's shape, or a 400 naming the first field that is wrong (never a value: it may be an email). */
-export function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
-  const result = schema.safeParse(body)
-  if (result.success) return result.data
-  const issue = result.error.issues[0]
-  throw sandboxErrors.invalidRequestBody(`${issue.path.join('.') || 'body'}: ${issue.message}`)
+/** `ContactlistAmendmentRequest`: `data.type`, `operation` and `identifiers` required; `identifierType` optional. */
+export interface AmendBody {
+  data: {
+    type: string
+    attributes: {
+      operation: 'add' | 'remove'
+      identifierType?: 'email' | 'madid' | 'identityLink' | 'gum' | 'phoneNumber'
+      identifiers: string[]
+      gumCallerId?: number
+    }
+  }
 }

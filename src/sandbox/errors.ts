@@ -1,23 +1,35 @@
 /**
- * Every error the sandbox answers, in Criteo's error-body shape: `{"errors":[{type, code, title, detail?}]}`.
+ * Every error the sandbox answers, in the shape of Criteo's error objects: `AudienceError` on contact-list calls and
+ * `CommonProblem` on segment calls (contract.ts says which); the sandbox's objects satisfy both. The server stamps
+ * every error and warning it sends with `instance` (the path, a list id at most) and `traceId` (one per request).
+ * Error bodies are `{"errors":[…],"warnings":[]}`: Criteo documents no error status, so the body follows the error
+ * objects of its 200 envelopes (OUR ASSUMPTION, like every status below).
  *
  * Codes quoted from Criteo's docs: invalid-client-credentials, authorization-token-invalid,
- * authorization-token-expired, too-many-requests, name-must-be-unique, audience-invalid.
- * Every other code here is the sandbox's own choice, named the way Criteo names its codes.
+ * authorization-token-expired, too-many-requests, name-must-be-unique, audience-invalid, deprecated-field.
+ * Every other code here is the sandbox's own choice (OUR ASSUMPTION), named the way Criteo names its codes.
  */
 
 export type CriteoErrorType =
-  'access-control' | 'authentication' | 'authorization' | 'availability' | 'quota' | 'validation'
+  'access-control' | 'authentication' | 'authorization' | 'availability' | 'deprecation' | 'quota' | 'validation'
 
 export interface CriteoError {
   type: CriteoErrorType
   code: string
-  title: string
-  detail?: string
+  /** Nullable in Criteo's contract: a client must not need it. */
+  title: string | null
+  detail?: string | null
+  /** Filled in by the server when the answer is sent. */
+  instance?: string
+  traceId?: string | null
 }
+
+/** `AudienceWarning` requires `detail`. */
+export type CriteoWarning = CriteoError & { detail: string }
 
 export interface CriteoErrorBody {
   errors: CriteoError[]
+  warnings: CriteoWarning[]
 }
 
 /** Thrown by handlers and turned into a response by the server, so a handler reads as its happy path. */
@@ -31,7 +43,7 @@ export class SandboxHttpError extends Error {
   }
 
   get body(): CriteoErrorBody {
-    return { errors: this.errors }
+    return { errors: this.errors, warnings: [] }
   }
 }
 
@@ -47,7 +59,10 @@ export const UNKNOWN_API_VERSION_STATUS = 404
 
 export const AUDIENCE_INVALID_TITLE = 'Audience is not found, please choose a valid audience'
 
-/** A list that is missing, or that belongs to someone else: Criteo answers both the same way, so nothing leaks. */
+/**
+ * A list that is missing, or that belongs to someone else: one answer for both, so nothing leaks. Criteo's code and
+ * title; the status (404) is OUR ASSUMPTION (other tools have seen 403 and 404).
+ */
 export function audienceInvalidError(): CriteoError {
   return { type: 'validation', code: 'audience-invalid', title: AUDIENCE_INVALID_TITLE }
 }
@@ -56,7 +71,42 @@ export function nameMustBeUniqueError(name: string): CriteoError {
   return { type: 'validation', code: 'name-must-be-unique', title: `Another Segment exists with the name: ${name}` }
 }
 
+/** Criteo's contract documents no way of refusing a read-only list: code, type and 403 are OUR ASSUMPTION. */
+export function readOnlyAudienceError(): CriteoError {
+  return {
+    type: 'access-control',
+    code: 'audience-read-only',
+    title: 'This audience is read-only: its users cannot be changed through the API'
+  }
+}
+
+/** The sandbox holds contact lists only; any other kind of segment is refused per item (OUR ASSUMPTION). */
+export function unsupportedSegmentError(): CriteoError {
+  return {
+    type: 'validation',
+    code: 'segment-type-not-supported',
+    title: 'The sandbox creates contact lists only: give the segment a contactList'
+  }
+}
+
+/** At most this many refused fields are listed in one answer; a client sending 50,000 bad items learns from ten. */
+export const MAX_FIELD_ERRORS = 10
+
+/** One error per field the contract refuses; `problems` name fields and rules only (contract.ts), never values. */
+export function contractRefusal(problems: readonly string[]): SandboxHttpError {
+  return new SandboxHttpError(
+    400,
+    problems.slice(0, MAX_FIELD_ERRORS).map((detail) => ({
+      type: 'validation',
+      code: 'invalid-request',
+      title: "The request does not follow Criteo's API contract",
+      detail
+    }))
+  )
+}
+
 export const sandboxErrors = {
+  // The token endpoint is not in Criteo's contract: its errors, statuses and body are OUR ASSUMPTION.
   invalidClientCredentials: () =>
     single(401, {
       type: 'authentication',
@@ -111,12 +161,6 @@ export const sandboxErrors = {
       title: `The request body exceeds ${maxBytes} bytes`
     }),
 
-  invalidRequestBody: (detail: string) =>
-    single(400, { type: 'validation', code: 'invalid-request-body', title: 'The request body is invalid', detail }),
-
-  invalidPaging: (detail: string) =>
-    single(400, { type: 'validation', code: 'invalid-paging', title: 'limit or offset is out of range', detail }),
-
   advertiserAccessDenied: (advertiserId: string) =>
     single(403, {
       type: 'access-control',
@@ -140,16 +184,9 @@ export const sandboxErrors = {
       title: `An amendment holds at most ${max} identifiers`
     }),
 
-  invalidOperation: () =>
-    single(400, { type: 'validation', code: 'invalid-operation', title: 'operation must be add or remove' }),
+  audienceReadOnly: () => single(403, readOnlyAudienceError()),
 
-  invalidIdentifierType: () =>
-    single(400, {
-      type: 'validation',
-      code: 'invalid-identifier-type',
-      title: 'identifierType must be email, madid, identityLink or gum'
-    }),
-
+  /** The contract does not tie gumCallerId to gum; Criteo's docs do (OUR ASSUMPTION that it refuses without it). */
   gumCallerIdRequired: () =>
     single(400, {
       type: 'validation',

@@ -1,8 +1,22 @@
-import { amendBody, createBody, deleteBody, parseBody, searchBody } from './bodies'
-import { audienceInvalidError, CriteoError, nameMustBeUniqueError, SandboxHttpError, sandboxErrors } from './errors'
-import { isIdentifierType, sortIdentifiers } from './identifiers'
+import { AmendBody, CreateBody, DeleteBody, SearchBody } from './bodies'
+import {
+  audienceInvalidError,
+  CriteoError,
+  nameMustBeUniqueError,
+  readOnlyAudienceError,
+  sandboxErrors,
+  unsupportedSegmentError
+} from './errors'
+import { DEFAULT_IDENTIFIER_TYPE, sortIdentifiers } from './identifiers'
 import { ResolvedOptions } from './options'
 import { listSize, SandboxState, StoredList } from './state'
+import { AnswerVariants, MAX_VARIANT_READ_ONLY_LISTS } from './variants'
+
+/**
+ * Each handler gets a body the contract has already accepted (contract.ts), and checks only what the contract cannot
+ * say: who may see what, and the rules of Criteo's service that the sandbox models. Those rules are not in Criteo's
+ * contract; each is marked OUR ASSUMPTION where it is made.
+ */
 
 /** What a handler needs to know about the call, beyond its body. */
 export interface CallContext {
@@ -10,6 +24,7 @@ export interface CallContext {
   options: ResolvedOptions
   /** Advertisers of the calling client: the only ones whose lists it may see or touch. */
   advertiserIds: ReadonlySet<string>
+  variants: AnswerVariants
 }
 
 export interface HandlerResult {
@@ -18,7 +33,7 @@ export interface HandlerResult {
   logCounts: Record<string, number>
 }
 
-/** Criteo's search default page size is not documented; 50 is the sandbox's choice. Criteo rejects limit > 100. */
+/** Criteo's contract: limit 0 to 100, default 50; offset default 0. */
 export const DEFAULT_SEARCH_LIMIT = 50
 export const MAX_SEARCH_LIMIT = 100
 
@@ -29,24 +44,26 @@ export const MAX_SEARCH_LIMIT = 100
 export const SIMULATED_MATCH_RATE = 0.6
 
 const CONTACT_LIST_TYPE = 'ContactList'
-const SUCCESS_ENVELOPE = { errors: [], warnings: [] } as const
+const SEGMENT_TYPE = 'AudienceSegment'
 
+function success(data: unknown) {
+  return { data, errors: [] as CriteoError[], warnings: [] as CriteoError[] }
+}
+
+/**
+ * The contract has checked that both are integers and that limit is within 0..100. It sets offset no minimum; OUR
+ * ASSUMPTION: a negative offset reads as 0.
+ */
 export function parsePaging(query: URLSearchParams): { limit: number; offset: number } {
-  const limit = pagingParameter(query, 'limit', DEFAULT_SEARCH_LIMIT)
-  const offset = pagingParameter(query, 'offset', 0)
-  if (limit < 1 || limit > MAX_SEARCH_LIMIT) {
-    throw sandboxErrors.invalidPaging(`limit must be between 1 and ${MAX_SEARCH_LIMIT}`)
+  const limit = query.get('limit')
+  const offset = query.get('offset')
+  return {
+    limit: limit === null ? DEFAULT_SEARCH_LIMIT : Number(limit),
+    offset: offset === null ? 0 : Math.max(0, Number(offset))
   }
-  return { limit, offset }
 }
 
-function pagingParameter(query: URLSearchParams, name: string, fallback: number): number {
-  const raw = query.get(name)
-  if (raw === null) return fallback
-  if (!/^\d+$/.test(raw)) throw sandboxErrors.invalidPaging(`${name} must be a non-negative integer`)
-  return Number(raw)
-}
-
+/** OUR ASSUMPTION: naming an advertiser the client cannot reach is refused whole, with a 403. */
 function assertOwns(context: CallContext, advertiserId: string): void {
   if (!context.advertiserIds.has(advertiserId)) throw sandboxErrors.advertiserAccessDenied(advertiserId)
 }
@@ -63,120 +80,172 @@ function requireOwnedList(context: CallContext, listId: string): StoredList {
   return list
 }
 
+/** OUR ASSUMPTION: amending or wiping a read-only list is refused with a 403 `audience-read-only` (errors.ts). */
+function requireWritableList(context: CallContext, listId: string): StoredList {
+  const list = requireOwnedList(context, listId)
+  if (list.readOnly) throw sandboxErrors.audienceReadOnly()
+  return list
+}
+
 function segmentResource(list: StoredList) {
   return {
     id: list.id,
-    type: 'AudienceSegment',
+    type: SEGMENT_TYPE,
     attributes: {
       advertiserId: list.advertiserId,
       name: list.name,
       description: list.description,
       type: CONTACT_LIST_TYPE,
+      contactList: { isReadOnly: list.readOnly },
       createdAt: new Date(list.createdAt).toISOString(),
       updatedAt: new Date(list.updatedAt).toISOString()
     }
   }
 }
 
-/** An empty or absent filter means "no filter"; present filters are ANDed, as in Criteo's search. */
-export function search(context: CallContext, body: unknown, query: URLSearchParams): HandlerResult {
-  const { limit, offset } = parsePaging(query)
-  const attributes = parseBody(searchBody, body).data?.attributes
-  const advertiserIds = attributes?.advertiserIds?.length ? attributes.advertiserIds : undefined
-  const types = attributes?.audienceSegmentTypes?.length ? attributes.audienceSegmentTypes : undefined
-  advertiserIds?.forEach((advertiserId) => assertOwns(context, advertiserId))
+/** A filter that is absent or empty filters nothing (OUR ASSUMPTION for empty); present filters are ANDed. */
+function filterOf(values: string[] | undefined): ReadonlySet<string> | undefined {
+  return values && values.length > 0 ? new Set(values) : undefined
+}
 
-  // The sandbox only holds contact lists, so a type filter either keeps them all or none.
-  const wanted = types && !types.includes(CONTACT_LIST_TYPE) ? [] : (advertiserIds ?? [...context.advertiserIds])
-  const wantedSet = new Set(wanted)
-  const matching = context.state.all().filter((list) => wantedSet.has(list.advertiserId))
+export function search(context: CallContext, body: SearchBody, query: URLSearchParams): HandlerResult {
+  const { limit, offset } = parsePaging(query)
+  const attributes = body.data?.attributes
+  const advertiserIds = filterOf(attributes?.advertiserIds)
+  const listIds = filterOf(attributes?.audienceSegmentIds)
+  const types = filterOf(attributes?.audienceSegmentTypes)
+  advertiserIds?.forEach((advertiserId) => assertOwns(context, advertiserId))
+  const searched = advertiserIds ?? context.advertiserIds
+  if (context.variants.has('readOnlyList')) shareReadOnlyList(context, [...searched])
+
+  // The sandbox holds contact lists only, so a type filter either keeps them all or none.
+  const matching =
+    types && !types.has(CONTACT_LIST_TYPE)
+      ? []
+      : context.state.all().filter((list) => searched.has(list.advertiserId) && (!listIds || listIds.has(list.id)))
   const page = matching.slice(offset, offset + limit)
   return {
-    body: {
-      data: page.map(segmentResource),
-      meta: { totalItems: matching.length, limit, offset },
-      ...SUCCESS_ENVELOPE
-    },
+    body: { ...success(page.map(segmentResource)), meta: { totalItems: matching.length, limit, offset } },
     logCounts: { items: page.length, totalItems: matching.length }
   }
 }
 
-/** All or nothing: one invalid item fails the whole request, so a client never has to reconcile half a batch. */
-export function create(context: CallContext, body: unknown): HandlerResult {
-  const items = parseBody(createBody, body).data.map(({ attributes }) => ({
-    advertiserId: attributes.advertiserId,
-    name: attributes.name,
-    description: attributes.description ?? ''
-  }))
-  items.forEach((item) => assertOwns(context, item.advertiserId))
+/** The readOnlyList variant: a list the client did not make and cannot change shows up under an advertiser it reads. */
+function shareReadOnlyList(context: CallContext, advertiserIds: string[]): void {
+  const candidates = advertiserIds.filter(
+    (advertiserId) =>
+      context.state.all().filter((list) => list.advertiserId === advertiserId && list.readOnly).length <
+        MAX_VARIANT_READ_ONLY_LISTS && context.state.countFor(advertiserId) < context.options.maxListsPerAdvertiser
+  )
+  if (candidates.length === 0) return
+  const advertiserId = candidates[Math.floor(context.variants.random() * candidates.length)]
+  const name = `Shared list ${context.state.countFor(advertiserId) + 1}`
+  if (context.state.hasName(advertiserId, name)) return
+  context.state.create(
+    {
+      advertiserId,
+      name,
+      description: 'Shared with this advertiser; read-only',
+      readOnly: true
+    },
+    context.options.now()
+  )
+  context.variants.applied('readOnlyList')
+}
 
-  const duplicates: CriteoError[] = []
+/**
+ * Success or partial success, the contract's only documented answer: every item that can be created is, and comes
+ * back in `data`; every other one comes back in `errors`. Refused per item: a name the advertiser already has, or
+ * that the request repeats (`name-must-be-unique`, Criteo's code; uniqueness itself is OUR ASSUMPTION: Criteo's
+ * contract does not state it), and a segment that is not a contact list (the sandbox holds contact lists only).
+ * Refused whole (OUR ASSUMPTION): an advertiser the client cannot reach (403), and going past the advertiser's list
+ * cap (400 `audience-limit-reached`).
+ */
+export function create(context: CallContext, body: CreateBody): HandlerResult {
+  const items = (body.data ?? []).map(({ attributes }) => attributes)
+  items.forEach((attributes) => attributes && assertOwns(context, attributes.advertiserId))
+
+  const errors: CriteoError[] = []
+  const accepted: Array<{ advertiserId: string; name: string; description: string }> = []
   const seen = new Set<string>()
-  const added = new Map<string, number>()
-  for (const item of items) {
-    const key = JSON.stringify([item.advertiserId, item.name])
-    if (seen.has(key) || context.state.hasName(item.advertiserId, item.name))
-      duplicates.push(nameMustBeUniqueError(item.name))
+  for (const attributes of items) {
+    if (!attributes?.contactList) {
+      errors.push(unsupportedSegmentError())
+      continue
+    }
+    const { advertiserId, name } = attributes
+    const key = JSON.stringify([advertiserId, name])
+    if (seen.has(key) || context.state.hasName(advertiserId, name)) errors.push(nameMustBeUniqueError(name))
+    else accepted.push({ advertiserId, name, description: attributes.description ?? '' })
     seen.add(key)
-    added.set(item.advertiserId, (added.get(item.advertiserId) ?? 0) + 1)
   }
-  if (duplicates.length > 0) throw new SandboxHttpError(400, duplicates)
 
   const max = context.options.maxListsPerAdvertiser
-  for (const [advertiserId, count] of added) {
+  const adding = new Map<string, number>()
+  for (const { advertiserId } of accepted) adding.set(advertiserId, (adding.get(advertiserId) ?? 0) + 1)
+  for (const [advertiserId, count] of adding) {
     if (context.state.countFor(advertiserId) + count > max) throw sandboxErrors.audienceLimitReached(advertiserId, max)
   }
 
   const now = context.options.now()
-  const created = items.map((item) => context.state.create(item, now))
+  const created = accepted.map((item) => context.state.create(item, now))
+  // The nameTakenOnCreate variant: the first new list is created, but reported as another writer's.
+  const taken = context.variants.has('nameTakenOnCreate') ? created.shift() : undefined
+  if (taken) {
+    errors.push(nameMustBeUniqueError(taken.name))
+    context.variants.applied('nameTakenOnCreate')
+  }
   return {
-    body: { data: created.map((list) => ({ id: list.id, type: 'AudienceSegment' })), ...SUCCESS_ENVELOPE },
-    logCounts: { created: created.length }
+    body: { data: created.map((list) => ({ id: list.id, type: SEGMENT_TYPE })), errors, warnings: [] },
+    logCounts: { created: created.length + (taken ? 1 : 0), refused: errors.length }
   }
 }
 
-export function amend(context: CallContext, listId: string, body: unknown): HandlerResult {
-  const list = requireOwnedList(context, listId)
-  const { operation, identifierType, identifiers, gumCallerId } = parseBody(amendBody, body).data.attributes
+/**
+ * Caps and rules beyond the contract (OUR ASSUMPTION each): at most `maxIdentifiersPerAmendment` identifiers (400
+ * `too-many-identifiers`), gum needs a gumCallerId (400), a read-only list is refused (403).
+ */
+export function amend(context: CallContext, listId: string, body: AmendBody): HandlerResult {
+  const list = requireWritableList(context, listId)
+  const { operation, identifiers, gumCallerId } = body.data.attributes
+  const identifierType = body.data.attributes.identifierType ?? DEFAULT_IDENTIFIER_TYPE
   if (identifiers.length > context.options.maxIdentifiersPerAmendment) {
     throw sandboxErrors.tooManyIdentifiers(context.options.maxIdentifiersPerAmendment)
   }
-  if (operation !== 'add' && operation !== 'remove') throw sandboxErrors.invalidOperation()
-  if (!isIdentifierType(identifierType)) throw sandboxErrors.invalidIdentifierType()
-  if (identifierType === 'gum' && !Number.isInteger(gumCallerId)) throw sandboxErrors.gumCallerIdRequired()
-  if (!identifiers.every((identifier) => typeof identifier === 'string')) {
-    throw sandboxErrors.invalidRequestBody('data.attributes.identifiers: every identifier must be a string')
-  }
+  if (identifierType === 'gum' && gumCallerId === undefined) throw sandboxErrors.gumCallerIdRequired()
 
   const sorted = sortIdentifiers(identifierType, identifiers)
   const now = context.options.now()
   if (operation === 'add') context.state.add(list, identifierType, sorted.valid, now)
   else context.state.remove(list, identifierType, sorted.valid, now)
   return {
-    body: {
-      data: {
-        type: 'ContactlistAmendment',
-        attributes: {
-          contactListId: Number(list.id),
-          operation,
-          identifierType,
-          nbValidIdentifiers: sorted.valid.length,
-          nbInvalidIdentifiers: sorted.nbInvalid,
-          sampleInvalidIdentifiers: sorted.sampleInvalid
-        }
-      },
-      ...SUCCESS_ENVELOPE
-    },
+    body: success({
+      type: 'ContactlistAmendment',
+      attributes: {
+        contactListId: Number(list.id),
+        operation,
+        requestDate: new Date(now).toISOString(),
+        identifierType,
+        nbValidIdentifiers: sorted.valid.length,
+        nbInvalidIdentifiers: sorted.nbInvalid,
+        sampleInvalidIdentifiers: sorted.sampleInvalid
+      }
+    }),
     logCounts: { identifiers: identifiers.length, valid: sorted.valid.length, invalid: sorted.nbInvalid }
   }
 }
 
+/** The contract's answer: `data` is the list's `{id, type}` (BasicAudienceDefinition), with its name. */
 export function wipe(context: CallContext, listId: string): HandlerResult {
-  const list = requireOwnedList(context, listId)
+  const list = requireWritableList(context, listId)
   const removed = listSize(list)
   context.state.wipe(list, context.options.now())
   return {
-    body: { data: { type: 'ContactlistWipe', attributes: { contactListId: Number(list.id) } }, ...SUCCESS_ENVELOPE },
+    body: success({
+      id: list.id,
+      type: 'AudienceContactlist',
+      attributes: { name: list.name, description: list.description }
+    }),
     logCounts: { removed }
   }
 }
@@ -191,27 +260,38 @@ export function statistics(context: CallContext, listId: string): HandlerResult 
   const numberOfMatches = matchesFor(numberOfIdentifiers)
   const matchRate = numberOfIdentifiers === 0 ? 0 : numberOfMatches / numberOfIdentifiers
   return {
-    body: {
-      data: {
-        type: 'ContactlistStatistics',
-        id: list.id,
-        attributes: { numberOfIdentifiers, numberOfMatches, matchRate }
-      },
-      ...SUCCESS_ENVELOPE
-    },
+    body: success({
+      type: 'ContactlistStatistics',
+      id: list.id,
+      attributes: { numberOfIdentifiers, numberOfMatches, matchRate }
+    }),
     logCounts: { identifiers: numberOfIdentifiers }
   }
 }
 
-/** Partial success, like Criteo's batch endpoints: found lists are deleted, the rest come back in `errors`. */
-export function deleteLists(context: CallContext, body: unknown): HandlerResult {
-  const deleted: Array<{ id: string; type: 'AudienceSegment' }> = []
+/** Names the id only when it looks like one: an id field may hold anything a client put there. */
+function notFoundDetail(id: string | undefined): string {
+  if (id === undefined) return 'An item has no id'
+  return /^\d{1,10}$/.test(id) ? `Audience segment ${id} was not found` : 'An audience segment was not found'
+}
+
+/**
+ * Success or partial success: found lists are deleted, the rest come back in `errors` (`audience-invalid`). The
+ * contract requires no id on an item; an item without one is refused the same way. A read-only list is refused with
+ * `audience-read-only` (OUR ASSUMPTION).
+ */
+export function deleteLists(context: CallContext, body: DeleteBody): HandlerResult {
+  const deleted: Array<{ id: string; type: string }> = []
   const errors: CriteoError[] = []
-  for (const { id } of parseBody(deleteBody, body).data) {
-    if (ownedList(context, id) && context.state.delete(id)) {
-      deleted.push({ id, type: 'AudienceSegment' })
+  for (const { id } of body.data ?? []) {
+    const list = id === undefined ? undefined : ownedList(context, id)
+    if (!list) {
+      errors.push({ ...audienceInvalidError(), detail: notFoundDetail(id) })
+    } else if (list.readOnly) {
+      errors.push({ ...readOnlyAudienceError(), detail: `Audience segment ${list.id} is read-only` })
     } else {
-      errors.push({ ...audienceInvalidError(), detail: `Audience segment ${id} was not found` })
+      context.state.delete(list.id)
+      deleted.push({ id: list.id, type: SEGMENT_TYPE })
     }
   }
   return {

@@ -1,11 +1,14 @@
 import { createHash } from 'crypto'
 
-export const IDENTIFIER_TYPES = ['email', 'madid', 'identityLink', 'gum'] as const
+/** The contract's `identifierType` enum. */
+export const IDENTIFIER_TYPES = ['email', 'madid', 'identityLink', 'gum', 'phoneNumber'] as const
 export type IdentifierType = (typeof IDENTIFIER_TYPES)[number]
 
-export function isIdentifierType(value: unknown): value is IdentifierType {
-  return (IDENTIFIER_TYPES as readonly unknown[]).includes(value)
-}
+/**
+ * The type of an amendment that names none: `identifierType` is optional in Criteo's contract, which does not say
+ * what its absence means. OUR ASSUMPTION: email, the type Criteo's docs and examples lead with.
+ */
+export const DEFAULT_IDENTIFIER_TYPE: IdentifierType = 'email'
 
 /** Criteo returns a sample of the rejected identifiers, not all of them; 10 is the sandbox's choice of size. */
 export const INVALID_IDENTIFIER_SAMPLE_SIZE = 10
@@ -30,7 +33,11 @@ export function storedEmail(received: string): string | undefined {
   return undefined
 }
 
-/** What the sandbox stores for one received identifier of any type, or undefined when it is invalid. */
+/**
+ * What the sandbox stores for one received identifier of any type, or undefined when it is invalid. Only emails are
+ * checked: Criteo documents no format for the others (phone numbers included), so any non-empty one is kept (OUR
+ * ASSUMPTION).
+ */
 export function storedIdentifier(identifierType: IdentifierType, received: string): string | undefined {
   if (identifierType === 'email') return storedEmail(received)
   return received.length > 0 ? received : undefined

@@ -6,6 +6,7 @@
  */
 
 import { FaultPlan } from './faults'
+import { VariantPlan } from './variants'
 
 export interface SandboxTenant {
   clientId: string
@@ -27,10 +28,19 @@ export interface SandboxOptions {
   log?: (line: string) => void
   /** Injected failures (see faults.ts); none by default. Checked at start, and replaceable with `setFaults`. */
   faults?: FaultPlan
+  /** Answers the contract allows beyond the happy path, at a seeded rate (see variants.ts); none by default. */
+  variants?: VariantPlan
+  /**
+   * Point the destination in this process at the sandbox while it runs: sets CRITEO_API_URL to its url, and `close()`
+   * puts back what was there. Off by default: a host that runs several sandboxes, or a destination in another
+   * process, uses `url` (or `env`) instead.
+   */
+  pointDestination?: boolean
 }
 
 /** Faults are not resolved here: they can change while the sandbox runs, so the server owns them. */
-export type ResolvedOptions = Required<Omit<SandboxOptions, 'stateFile' | 'faults'>> & Pick<SandboxOptions, 'stateFile'>
+export type ResolvedOptions = Required<Omit<SandboxOptions, 'stateFile' | 'faults' | 'variants' | 'pointDestination'>> &
+  Pick<SandboxOptions, 'stateFile'>
 
 export const DEFAULT_TENANT: Readonly<SandboxTenant> = {
   clientId: 'sandbox-client',
@@ -44,13 +54,16 @@ export const DEFAULT_API_VERSION = '2026-07'
 /** Criteo's tokens live 900 s (its OAuth docs). */
 export const DEFAULT_TOKEN_TTL_SECONDS = 900
 
-/** Criteo allows 250 calls per minute per client-credentials app (its rate-limit docs). */
+/**
+ * Criteo allows 250 calls per minute per client-credentials app (its rate-limit docs, not its contract: the limit, the
+ * x-ratelimit-* headers and the 429 answer are OUR ASSUMPTION as far as the contract goes).
+ */
 export const DEFAULT_RATE_LIMIT_PER_MINUTE = 250
 
-/** 1,000 audiences per advertiser: quoted by Braze's Criteo sync, unverified at Criteo itself. */
+/** 1,000 audiences per advertiser: quoted by Braze's Criteo sync, unverified at Criteo itself (OUR ASSUMPTION). */
 export const DEFAULT_MAX_LISTS_PER_ADVERTISER = 1000
 
-/** 50,000 identifiers per amendment: what every public Criteo sync caps at; Criteo's spec sets no maxItems. */
+/** 50,000 identifiers per amendment: what every public Criteo sync caps at; Criteo's spec sets no maxItems (OUR ASSUMPTION). */
 export const DEFAULT_MAX_IDENTIFIERS_PER_AMENDMENT = 50_000
 
 export function resolveOptions(options: SandboxOptions = {}): ResolvedOptions {

@@ -1,6 +1,9 @@
+import { randomUUID } from 'crypto'
 import { createServer, IncomingMessage, Server, ServerResponse } from 'http'
 import { AddressInfo } from 'net'
-import { SandboxHttpError, sandboxErrors } from './errors'
+import { AmendBody, CreateBody, DeleteBody, SearchBody } from './bodies'
+import { Contract, ContractEndpoint, loadContract } from './contract'
+import { contractRefusal, CriteoError, SandboxHttpError, sandboxErrors } from './errors'
 import { createFaultInjector, FAULT_KINDS, FaultInjector, FaultKind, FaultPlan } from './faults'
 import { amend, CallContext, create, deleteLists, HandlerResult, search, statistics, wipe } from './handlers'
 import { IdentifierType } from './identifiers'
@@ -16,29 +19,57 @@ import { createRateLimiter, RateLimiter, rateLimitHeaders, windowStart } from '.
 import { ApiRoute, ENDPOINT_KINDS, EndpointKind, matchRoute, Route } from './routes'
 import { listSize, loadState, SandboxState, saveState } from './state'
 import { bearerToken, createTokenStore, TokenStore } from './tokens'
+import {
+  AnswerVariants,
+  createVariantPicker,
+  NO_VARIANTS,
+  VARIANT_KINDS,
+  VariantKind,
+  VariantPicker,
+  VariantPlan,
+  varyAnswer,
+  VariedBody
+} from './variants'
+import { SandboxSettings, setApiUrl, settingsFor } from './target'
 
 export interface SandboxList {
   id: string
   advertiserId: string
   name: string
   description: string
+  readOnly: boolean
   size: number
 }
 
 export interface Sandbox {
+  /** Where it listens, e.g. `http://127.0.0.1:45373`: what CRITEO_API_URL must say for a destination to reach it. */
   url: string
+  /** Destination settings that reach its first tenant and that tenant's first advertiser. */
+  settings: SandboxSettings
+  /** The environment a destination in another process needs to reach it. */
+  env: { CRITEO_API_URL: string }
+  /** Stops it; with `pointDestination`, also puts CRITEO_API_URL back as it was. */
   close(): Promise<void>
   saveState(): Promise<void>
   lists(advertiserId?: string): SandboxList[]
   members(listId: string, identifierType?: string): string[]
-  /** Calls per endpoint; `rateLimited` and `unauthorized` count the sandbox's own refusals, `faulted` injected faults. */
+  /**
+   * Calls per endpoint; `rateLimited` and `unauthorized` count the sandbox's own refusals, `faulted` injected faults,
+   * `refusedByContract` requests Criteo's contract refuses (counted whether or not another refusal answered first).
+   */
   requestCounts(): Record<string, number>
   /** Injected faults per kind, every kind present; they survive setFaults. */
   faultCounts(): Record<FaultKind, number>
   /** Replaces the fault plan (its script and its random sequence start afresh); undefined turns faults off. */
   setFaults(plan: FaultPlan | undefined): void
+  /** Answers changed per variant kind, every kind present; they survive setVariants. */
+  variantCounts(): Record<VariantKind, number>
+  /** Replaces the variant plan (its sequence starts afresh); undefined turns variants off. */
+  setVariants(plan: VariantPlan | undefined): void
   revokeTokens(): void
   deleteList(listId: string): void
+  /** A read-only contact list (`contactList.isReadOnly: true`) under the advertiser, as one shared with it; its id. */
+  addReadOnlyList(advertiserId: string, name: string): string
 }
 
 /**
@@ -47,13 +78,15 @@ export interface Sandbox {
  */
 export const MAX_BODY_BYTES = 64 * 1024 * 1024
 
-type CountKey = EndpointKind | 'rateLimited' | 'unauthorized' | 'faulted'
+type CountKey = EndpointKind | 'rateLimited' | 'unauthorized' | 'faulted' | 'refusedByContract'
 
 /** How the answer reaches the client: whole, cut off mid-body, or never. */
 type Delivery = 'send' | 'reset' | 'hang'
 
 interface Answer {
   logPath: string
+  /** `instance` of every error and warning sent: the path as logs may show it. */
+  instance: string
   status: number
   body: unknown
   headers: Record<string, string>
@@ -64,9 +97,26 @@ interface Answer {
 
 const OUTAGE_STATUS = { http500: 500, http502: 502, http503: 503 } as const
 
+interface Call {
+  route: Route
+  request: IncomingMessage
+  body: Body
+  url: URL
+  /** Undefined for the token endpoint, which is not in the contract. */
+  checked?: Checked
+  variants: AnswerVariants
+}
+
 interface Body {
   text: string
   tooLarge: boolean
+}
+
+/** A request to a contract endpoint, parsed once and checked against the contract before anything else happens. */
+interface Checked {
+  json: unknown
+  /** The 400 the contract calls for, answered once the caller has been authenticated and counted. */
+  refusal?: SandboxHttpError
 }
 
 /** Everything one running sandbox holds. */
@@ -77,14 +127,20 @@ class SandboxRuntime {
   readonly limiter: RateLimiter
   readonly counts: Record<CountKey, number>
   readonly faultCounts: Record<FaultKind, number>
+  readonly variantCounts: Record<VariantKind, number>
   private faults: FaultInjector
+  private variants: VariantPicker
 
   constructor(
     readonly options: ResolvedOptions,
     readonly state: SandboxState,
-    faults: FaultPlan | undefined
+    readonly contract: Contract,
+    faults: FaultPlan | undefined,
+    variants: VariantPlan | undefined
   ) {
     this.faults = createFaultInjector(faults)
+    this.variantCounts = Object.fromEntries(VARIANT_KINDS.map((kind) => [kind, 0])) as Record<VariantKind, number>
+    this.variants = createVariantPicker(variants, this.variantCounts)
     this.tenants = new Map(options.tenants.map((tenant) => [tenant.clientId, tenant]))
     this.advertisersByClient = new Map(
       options.tenants.map((tenant) => [tenant.clientId, new Set(tenant.advertiserIds)])
@@ -92,7 +148,7 @@ class SandboxRuntime {
     this.tokens = createTokenStore(options.tokenTtlSeconds, options.now)
     this.limiter = createRateLimiter(options.rateLimitPerMinute, options.now)
     this.counts = Object.fromEntries(
-      [...ENDPOINT_KINDS, 'rateLimited', 'unauthorized', 'faulted'].map((key) => [key, 0])
+      [...ENDPOINT_KINDS, 'rateLimited', 'unauthorized', 'faulted', 'refusedByContract'].map((key) => [key, 0])
     ) as Record<CountKey, number>
     this.faultCounts = Object.fromEntries(FAULT_KINDS.map((kind) => [kind, 0])) as Record<FaultKind, number>
   }
@@ -101,11 +157,37 @@ class SandboxRuntime {
     this.faults = createFaultInjector(plan)
   }
 
+  setVariants(plan: VariantPlan | undefined): void {
+    this.variants = createVariantPicker(plan, this.variantCounts)
+  }
+
+  /** Every answer leaves through here: variants shape it, then each error and warning is stamped with its occurrence. */
   async answer(request: IncomingMessage, body: Body): Promise<Answer> {
+    const traceId = randomUUID()
+    const { answer, endpoint, variants } = await this.produce(request, body)
+    const sent = answer.body as VariedBody | undefined
+    if (sent && typeof sent === 'object') {
+      // Copies: an error may be a shared constant, which must not carry one request's stamp into the next answer.
+      if (sent.errors) sent.errors = sent.errors.map((error) => ({ ...error }))
+      if (sent.warnings) sent.warnings = sent.warnings.map((warning) => ({ ...warning }))
+      if (endpoint) varyAnswer(endpoint, answer.status, sent, variants)
+      for (const problem of [...(sent.errors ?? []), ...(sent.warnings ?? [])] as CriteoError[]) {
+        problem.instance ??= answer.instance
+        problem.traceId ??= traceId
+      }
+    }
+    return answer
+  }
+
+  private async produce(
+    request: IncomingMessage,
+    body: Body
+  ): Promise<{ answer: Answer; endpoint?: ContractEndpoint; variants: AnswerVariants }> {
     const url = new URL(request.url ?? '/', 'http://sandbox')
     // An unknown path may hold anything a client put in it, so logs never show it.
     const answer: Answer = {
       logPath: '(unknown path)',
+      instance: '/',
       status: 200,
       body: undefined,
       headers: {},
@@ -117,21 +199,46 @@ class SandboxRuntime {
       route = matchRoute(request.method ?? '', url.pathname, this.options.apiVersion)
     } catch (error) {
       this.fail(answer, error)
-      return answer
+      return { answer, variants: NO_VARIANTS }
     }
     answer.logPath = route.logPath
+    answer.instance = route.logPath
     this.counts[route.kind]++
+    const endpoint = route.kind === 'token' ? undefined : route.kind
+    const checked = route.kind === 'token' ? undefined : this.check(route, url, body)
+    const variants = endpoint ? this.variants.pick(endpoint) : NO_VARIANTS
+    const call: Call = { route, request, body, url, checked, variants }
 
     const fault = this.faults.next(route.kind, (kind) => this.faultApplies(kind, route, request))
     if (fault === undefined) {
-      this.handle(route, request, body, url, answer)
-      return answer
+      this.handle(call, answer)
+      return { answer, endpoint, variants }
     }
     answer.fault = fault
     this.counts.faulted++
     this.faultCounts[fault]++
-    await this.inject(fault, route, request, body, url, answer)
-    return answer
+    await this.inject(fault, call, answer)
+    return { answer, endpoint, variants }
+  }
+
+  /** Every request to a contract endpoint is checked, faulted or not, so a run counts every request that breaks it. */
+  private check(route: ApiRoute, url: URL, body: Body): Checked {
+    let json: unknown
+    try {
+      json = readJson(body)
+    } catch (error) {
+      this.counts.refusedByContract++
+      return { json: undefined, refusal: error as SandboxHttpError }
+    }
+    const problems = this.contract.checkRequest({
+      endpoint: route.kind,
+      listId: 'listId' in route ? route.listId : undefined,
+      query: url.search.slice(1),
+      body: json
+    })
+    if (problems.length === 0) return { json }
+    this.counts.refusedByContract++
+    return { json, refusal: contractRefusal(problems) }
   }
 
   /**
@@ -139,14 +246,8 @@ class SandboxRuntime {
    * Criteo's gateway would; their answer wins over the limit's. Faults that let the handler run charge it there.
    * Injected refusals are counted under `faulted`, never under `rateLimited` or `unauthorized`.
    */
-  private async inject(
-    fault: FaultKind,
-    route: Route,
-    request: IncomingMessage,
-    body: Body,
-    url: URL,
-    answer: Answer
-  ): Promise<void> {
+  private async inject(fault: FaultKind, call: Call, answer: Answer): Promise<void> {
+    const { route, request, body } = call
     switch (fault) {
       case 'http500':
       case 'http502':
@@ -172,20 +273,20 @@ class SandboxRuntime {
       }
       case 'deleteList':
         if ('listId' in route) this.state.delete(route.listId)
-        return this.handle(route, request, body, url, answer)
+        return this.handle(call, answer)
       case 'createThen500':
         // Whatever the handler answered is lost, as when Criteo fails after doing the work.
-        this.handle(route, request, body, url, answer)
+        this.handle(call, answer)
         answer.headers = {}
         return refuse(answer, sandboxErrors.unavailable(500))
       case 'reset':
-        this.handle(route, request, body, url, answer)
+        this.handle(call, answer)
         answer.delivery = 'reset'
         return
       case 'slow': {
         const slowMs = this.faults.slowMs
         await new Promise((resolve) => setTimeout(resolve, slowMs))
-        return this.handle(route, request, body, url, answer)
+        return this.handle(call, answer)
       }
     }
   }
@@ -217,9 +318,9 @@ class SandboxRuntime {
     return check.ok ? check.clientId : undefined
   }
 
-  private handle(route: Route, request: IncomingMessage, body: Body, url: URL, answer: Answer): void {
+  private handle(call: Call, answer: Answer): void {
     try {
-      const result = route.kind === 'token' ? this.token(body, answer) : this.call(route, request, body, url, answer)
+      const result = call.route.kind === 'token' ? this.token(call.body, answer) : this.call(call, answer)
       answer.body = result.body
       answer.logCounts = result.logCounts
     } catch (error) {
@@ -243,23 +344,28 @@ class SandboxRuntime {
     return { body: issueToken(form, this.tenants, this.tokens, this.options.tokenTtlSeconds), logCounts: {} }
   }
 
-  private call(route: ApiRoute, request: IncomingMessage, body: Body, url: URL, answer: Answer): HandlerResult {
+  /** Authentication and the rate limit answer before the contract does, as a gateway in front of the API would. */
+  private call({ route, request, url, checked, variants }: Call, answer: Answer): HandlerResult {
+    if (route.kind === 'token' || !checked) throw sandboxErrors.internal()
     const clientId = this.authenticate(request)
     this.throttle(clientId, answer)
+    if (checked.refusal) throw checked.refusal
     const context: CallContext = {
       state: this.state,
       options: this.options,
-      advertiserIds: this.advertisersByClient.get(clientId) ?? new Set()
+      advertiserIds: this.advertisersByClient.get(clientId) ?? new Set(),
+      variants
     }
+    // The contract has accepted the body: its shape is the operation's request schema (bodies.ts).
     switch (route.kind) {
       case 'search':
-        return search(context, readJson(body), url.searchParams)
+        return search(context, checked.json as SearchBody, url.searchParams)
       case 'create':
-        return create(context, readJson(body))
+        return create(context, checked.json as CreateBody)
       case 'delete':
-        return deleteLists(context, readJson(body))
+        return deleteLists(context, checked.json as DeleteBody)
       case 'amend':
-        return amend(context, route.listId, readJson(body))
+        return amend(context, route.listId, checked.json as AmendBody)
       case 'wipe':
         return wipe(context, route.listId)
       case 'statistics':
@@ -288,6 +394,7 @@ class SandboxRuntime {
         advertiserId: list.advertiserId,
         name: list.name,
         description: list.description,
+        readOnly: list.readOnly,
         size: listSize(list)
       }))
   }
@@ -301,6 +408,12 @@ class SandboxRuntime {
   deleteList(listId: string): void {
     if (!this.state.delete(listId)) throw new Error(`The sandbox holds no list ${listId}`)
   }
+
+  addReadOnlyList(advertiserId: string, name: string): string {
+    if (this.state.hasName(advertiserId, name)) throw new Error(`Advertiser ${advertiserId} already has a list ${name}`)
+    const description = 'Shared with this advertiser; read-only'
+    return this.state.create({ advertiserId, name, description, readOnly: true }, this.options.now()).id
+  }
 }
 
 function refuse(answer: Answer, error: SandboxHttpError): void {
@@ -313,7 +426,7 @@ function readText(body: Body): string {
   return body.text
 }
 
-/** Each body is parsed once, here; an empty body reaches the handler as undefined and fails its schema. */
+/** Each body is parsed once, here; an empty body is undefined, which the contract refuses where a body is required. */
 function readJson(body: Body): unknown {
   const text = readText(body)
   if (text.trim() === '') return undefined
@@ -395,7 +508,8 @@ function urlOf(address: AddressInfo): string {
 export async function startSandbox(options?: SandboxOptions): Promise<Sandbox> {
   const resolved = resolveOptions(options)
   const state = resolved.stateFile ? await loadState(resolved.stateFile) : new SandboxState()
-  const runtime = new SandboxRuntime(resolved, state, options?.faults)
+  const contract = await loadContract()
+  const runtime = new SandboxRuntime(resolved, state, contract, options?.faults, options?.variants)
 
   // Hanging answers end only when their client gives up, or here when the sandbox closes.
   const hanging = new Set<ServerResponse>()
@@ -427,8 +541,11 @@ export async function startSandbox(options?: SandboxOptions): Promise<Sandbox> {
   const persist = async () => {
     if (resolved.stateFile) await saveState(resolved.stateFile, state)
   }
+  const url = urlOf(address)
+  const restoreApiUrl = options?.pointDestination ? setApiUrl(url) : undefined
   let closing: Promise<void> | undefined
   const stop = async () => {
+    restoreApiUrl?.()
     await new Promise<void>((resolve, reject) => {
       server.close((error) => (error ? reject(error) : resolve()))
       // Idle keep-alive connections would hold close() open until they time out; calls in flight still finish.
@@ -441,7 +558,9 @@ export async function startSandbox(options?: SandboxOptions): Promise<Sandbox> {
   }
 
   return {
-    url: urlOf(address),
+    url,
+    settings: settingsFor(resolved.tenants[0]),
+    env: { CRITEO_API_URL: url },
     close: () => (closing ??= stop()),
     saveState: persist,
     lists: (advertiserId) => runtime.lists(advertiserId),
@@ -449,7 +568,10 @@ export async function startSandbox(options?: SandboxOptions): Promise<Sandbox> {
     requestCounts: () => ({ ...runtime.counts }),
     faultCounts: () => ({ ...runtime.faultCounts }),
     setFaults: (plan) => runtime.setFaults(plan),
+    variantCounts: () => ({ ...runtime.variantCounts }),
+    setVariants: (plan) => runtime.setVariants(plan),
     revokeTokens: () => runtime.tokens.revokeAll(),
-    deleteList: (listId) => runtime.deleteList(listId)
+    deleteList: (listId) => runtime.deleteList(listId),
+    addReadOnlyList: (advertiserId, name) => runtime.addReadOnlyList(advertiserId, name)
   }
 }

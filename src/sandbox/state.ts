@@ -8,6 +8,11 @@ export interface StoredList {
   advertiserId: string
   name: string
   description: string
+  /**
+   * `contactList.isReadOnly` in Criteo's search answers: a list the API may show but not change (one shared with the
+   * advertiser, say). The sandbox makes such lists only on request: `addReadOnlyList`, or the readOnlyList variant.
+   */
+  readOnly: boolean
   createdAt: number
   updatedAt: number
   /** A Set per identifier type, so adds, removes and membership checks stay O(1) at a million members. */
@@ -46,10 +51,14 @@ export class SandboxState {
     return this.byAdvertiser.get(advertiserId)?.has(name) ?? false
   }
 
-  create(fields: { advertiserId: string; name: string; description: string }, nowMs: number): StoredList {
+  create(
+    fields: { advertiserId: string; name: string; description: string; readOnly?: boolean },
+    nowMs: number
+  ): StoredList {
     const list: StoredList = {
       id: String(this.nextListId++),
       ...fields,
+      readOnly: fields.readOnly ?? false,
       createdAt: nowMs,
       updatedAt: nowMs,
       members: new Map()
@@ -96,6 +105,7 @@ export class SandboxState {
         advertiserId: list.advertiserId,
         name: list.name,
         description: list.description,
+        readOnly: list.readOnly,
         createdAt: list.createdAt,
         updatedAt: list.updatedAt,
         members: Object.fromEntries([...list.members].map(([type, members]) => [type, [...members]]))
@@ -112,7 +122,7 @@ export class SandboxState {
         const savedMembers = saved.members[type]
         if (savedMembers) members.set(type, new Set(savedMembers))
       }
-      state.insert({ ...saved, members })
+      state.insert({ ...saved, readOnly: saved.readOnly ?? false, members })
     }
     return state
   }
@@ -140,6 +150,8 @@ const snapshotSchema = z.object({
       advertiserId: z.string(),
       name: z.string(),
       description: z.string(),
+      // Absent in files saved before read-only lists existed.
+      readOnly: z.boolean().optional(),
       createdAt: z.number(),
       updatedAt: z.number(),
       members: z.partialRecord(z.enum(IDENTIFIER_TYPES), z.array(z.string()))
@@ -171,12 +183,17 @@ export async function loadState(file: string): Promise<SandboxState> {
   return SandboxState.fromSnapshot(snapshot.data)
 }
 
+/** The file holds raw identifiers (madids, identityLinks, GUM ids, hashed emails): readable by its owner only. */
+export const STATE_FILE_MODE = 0o600
+
 /**
  * Writes to a temporary file first, so a crash mid-write never leaves a half-written state behind. The temporary name
- * is unique per save: two sandboxes on one file may save at once, and the last rename wins whole.
+ * is unique per save: two sandboxes on one file may save at once, and the last rename wins whole. The temporary file
+ * is created owner-only ('wx' never reuses a file someone else made), and the rename puts it in place of the old file,
+ * so the state file is owner-only even where it was readable by others before.
  */
 export async function saveState(file: string, state: SandboxState): Promise<void> {
   const temporary = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`
-  await fs.writeFile(temporary, JSON.stringify(state.toSnapshot()))
+  await fs.writeFile(temporary, JSON.stringify(state.toSnapshot()), { mode: STATE_FILE_MODE, flag: 'wx' })
   await fs.rename(temporary, file)
 }

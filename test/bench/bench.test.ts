@@ -16,6 +16,9 @@ const TINY: BenchConfig = {
   // The smallest batch that needs two amendments.
   largeBatches: { sizes: [50_001], runs: 1 },
   sync: { ...QUICK.sync, users: 1_000, batchSize: 50 },
+  // The side-by-side's code path with this destination on both sides: npm test runs offline, and Segment's package
+  // is fetched from the registry (bench/segment-criteo.ts). The stand-in is labelled, and meets no target.
+  sideBySide: { batches: 2, batchSize: 50, rounds: 2, warmupRounds: 1, rival: 'stand-in' },
   timeOrdered: { ...QUICK.timeOrdered, sizes: [2_000, 4_000], batchSize: 50 }
 }
 
@@ -105,10 +108,46 @@ describe('the benchmarks, on tiny inputs', () => {
     expect(small.time.requests).toBeLessThanOrEqual(small.grouped.requests * 1.5)
   })
 
+  it('runs the side-by-side: every event of both sides synced, costs measured round by round, the stand-in named', () => {
+    const outcome = results.sideBySide
+    if ('error' in outcome) throw new Error(outcome.error)
+    expect(outcome.standIn).toBe(true)
+    expect(outcome.eventsNotOk).toEqual({ ours: 0, rival: 0 })
+    expect(outcome.rounds).toHaveLength(2)
+    for (const round of outcome.rounds) {
+      for (const cost of [round.ours, round.rival]) {
+        // On 100 events the CPU, less a collection's marking of what is alive, is noise: only its presence is certain.
+        expect(Number.isFinite(cost.cpuUs)).toBe(true)
+        expect(cost.allocatedBytes).toBeGreaterThan(0)
+      }
+    }
+    // Warm: the token and the list are cached, so each batch is one amendment, through the stub and nowhere else.
+    const warm = { token: 0, search: 0, create: 0, amend: 1, other: 0 }
+    expect(outcome.requestsPerBatch).toEqual({ ours: warm, rival: warm })
+    const report = formatResults(results)
+    expect(report).toContain('STAND-IN: both sides are this destination')
+    expect(checkTargets(results).filter((check) => check.measure.startsWith('6.'))).toEqual([
+      expect.objectContaining({ measure: '6. CPU per event ÷ Segment’s (STAND-IN, not Segment’s)', met: undefined }),
+      expect.objectContaining({
+        measure: '6. allocation per event ÷ Segment’s (STAND-IN, not Segment’s)',
+        met: undefined
+      })
+    ])
+  })
+
+  it('counts a side-by-side that could not run as a failure of the whole benchmark, never skips it', () => {
+    const offline = { ...results, sideBySide: { error: 'Could not fetch @segment/action-destinations@3.497.0' } }
+    expect(failures(offline)).toEqual(['6: not measured: Could not fetch @segment/action-destinations@3.497.0'])
+    expect(checkTargets(offline).filter((check) => check.measure.startsWith('6.'))).toEqual([
+      { measure: '6. side by side with Segment’s destination', figure: 'not measured', target: '', met: false }
+    ])
+    expect(formatResults(offline)).toContain('6. Side by side with Segment’s criteo-audiences: NOT MEASURED')
+  })
+
   it('meets every machine-independent target, and prints them', () => {
     expect(failures(results)).toEqual([])
     const structural = checkTargets(results).filter(
-      (check) => /^[2456]\. /.test(check.measure) && !/RSS|heap|users a minute|simulated time/.test(check.measure)
+      (check) => /^[2457]\. /.test(check.measure) && !/RSS|heap|users a minute|simulated time/.test(check.measure)
     )
     expect(structural.filter((check) => check.met !== true)).toEqual([])
     expect(formatResults(results)).toContain('Targets')

@@ -4,11 +4,14 @@ import { tmpdir } from 'os'
 import { join } from 'path'
 import type { SegmentEvent } from '@segment/actions-core'
 import { transform } from '@segment/actions-core'
-import { audienceKeysOf, columnsOf, isRetryable, mapEvents, presetFor, routeOf } from '../../src/cli/runner'
+import { audienceKeysOf, columnsOf, exhausted, isRetryable, mapEvents, presetFor, routeOf } from '../../src/cli/runner'
 import { isReadable, routeStream } from '../../src/cli/routes'
 import { engageEvent, generateEngageStream } from '../../src/cli/generate'
 import { NO_IDENTIFIER, NOT_A_MADID, NOT_AN_EMAIL } from '../../src/destinations/criteo-audiences/identifiers'
 import { NO_CONSENT, UNKNOWN_MEMBERSHIP } from '../../src/destinations/criteo-audiences/plan'
+import { audienceEventOf } from '../../src/destinations/criteo-audiences/payload'
+import type { Payload } from '../../src/destinations/criteo-audiences/addUserToAudience/generated-types'
+import { criteoError, problemError } from '../../src/destinations/criteo-audiences/criteo/errors'
 
 const enter = (n: number) => engageEvent(`u${n}`, 'a', true, `u${n}@example.com`, n)
 const exit = (n: number) => engageEvent(`u${n}`, 'a', false, `u${n}@example.com`, n)
@@ -134,14 +137,51 @@ describe('audienceKeysOf', () => {
       const { mapping } = presetFor(action)
       const keys = audienceKeysOf(mapping, events)
       expect(keys).toEqual(['a', 'b', 'from_personas', '(no audience key)', 'a'])
-      // The same as applying the whole mapping to each event on its own.
+      // The same as the destination reads it: the whole mapping applied to each event on its own, then its fallbacks.
       const oneByOne = events.map(
-        (event) => (transform(mapping as never, event as never) as { audience_key?: string }).audience_key
+        (event) => audienceEventOf(transform(mapping as never, event as never) as Payload, event).audience_key
       )
       expect(keys).toEqual(oneByOne.map((key) => key ?? '(no audience key)'))
       // And the whole mapping, applied the same way, gives each event's payload exactly as transform does.
       expect(mapEvents(mapping, events)).toEqual(events.map((event) => transform(mapping as never, event as never)))
     }
+  })
+})
+
+describe('exhausted', () => {
+  const what = 'Adding users to Criteo list 101'
+  it.each([
+    [
+      'a 5xx',
+      criteoError(what, 503, undefined),
+      `${what} failed: Criteo answered HTTP 503. This is temporary on Criteo's side.`
+    ],
+    [
+      'a 429',
+      criteoError(what, 429, undefined),
+      `${what} failed: Criteo answered HTTP 429. Criteo allows 250 requests a minute per app.`
+    ],
+    [
+      'a refused new token',
+      criteoError(what, 401, undefined),
+      `${what} failed: Criteo answered HTTP 401. Criteo refused a newly issued access token.`
+    ],
+    [
+      'an authentication error in a 2xx',
+      problemError(what, 200, { type: 'authentication', title: 'Token expired' }),
+      `${what} failed: Criteo answered HTTP 200 with an error: Token expired.`
+    ],
+    [
+      'a deleted list its search still shows',
+      new Error(
+        `${what} failed: the list was deleted in Criteo and its search still shows it; the events will be retried until Criteo lets it be recreated (list 101).`
+      ),
+      `${what} failed: the list was deleted in Criteo and its search still shows it.`
+    ]
+  ])('drops the promise of a retry once no attempt is left: %s', (_, error, kept) => {
+    expect(exhausted({ status: 503, errormessage: error.message }, 3).errormessage).toBe(
+      `${kept} Gave up after 3 attempts.`
+    )
   })
 })
 
@@ -169,8 +209,8 @@ describe('the npm start script', () => {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, CRITEO_API_URL: '' }
     })
-    expect(JSON.parse(out)).toMatchObject({ ok: true, requests: { token: 1, create: 3 } })
-  })
+    expect(JSON.parse(out)).toMatchObject({ ok: true, requests: { token: 1, search: 1, create: 3 } })
+  }, 60_000)
 
   it('--report FILE holds the JSON report as typed, where npm prints its own lines on stdout first', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'criteo-report-')), 'report.json')
@@ -182,5 +222,5 @@ describe('the npm start script', () => {
     // What `npm start -- --json > out.json` would have written: npm's banner, then the report.
     expect(out).toMatch(/^\s*> criteo-audiences-actions@/)
     expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({ ok: true, events: expect.any(Number) })
-  })
+  }, 60_000)
 })

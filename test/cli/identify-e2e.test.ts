@@ -64,7 +64,7 @@ describe('a whole sync of identify-mode events against the sandbox', () => {
     expect([counts.token, counts.search, counts.create]).toEqual([1, 3, 3])
     const plan = await planSync(events, { batchSize: 250 })
     expect(counts.amend).toBe(plan.sends.reduce((n, send) => n + send.amendments, 0))
-  })
+  }, 30_000)
 
   it('syncs a stream mixing track-mode and identify-mode users exactly, whichever preset each event goes through', async () => {
     const options = { entered: 1000, exited: 250, seed: 4 }
@@ -78,7 +78,7 @@ describe('a whole sync of identify-mode events against the sandbox', () => {
     expectExactSync(events, result)
     expect(result.batches).toBe((await planSync(events, { batchSize: 100 })).batches)
     expect(result.audiences.reduce((n, a) => n + a.exited, 0)).toBe(250)
-  })
+  }, 30_000)
 
   it.each(['identify', 'mixed'] as const)(
     "keeps each user's entries and exits in order when the same users enter, exit and enter again (%s)",
@@ -103,7 +103,8 @@ describe('a whole sync of identify-mode events against the sandbox', () => {
         else if (lastExit.has(key)) reentries++
       })
       expect(reentries).toBeGreaterThan(10)
-    }
+    },
+    30_000
   )
 })
 
@@ -131,10 +132,15 @@ describe('npm start with identify-mode events', () => {
     for (const audience of report.audiences) {
       expect(report.listSizes[audience.audience]).toBe(expected.get(audience.audience)?.size)
     }
-    expect(report.requests).toMatchObject({ token: 1, search: 1, create: 3 })
+    // One token and one create per audience. A search walks the names of the batches that start together, and a batch
+    // whose names another one is already resolving waits for it: a window's batches hold few audiences each, so there
+    // is at most one search per audience.
+    expect(report.requests).toMatchObject({ token: 1, create: 3 })
+    expect(report.requests.search).toBeGreaterThanOrEqual(1)
+    expect(report.requests.search).toBeLessThanOrEqual(3)
     const total = events.length.toLocaleString('en-US')
     expect(streams.err()).toMatch(new RegExp(`^sync: 100% \\(${total}/${total} events, [\\d,]+ events/s\\)$`, 'm'))
-  })
+  }, 30_000)
 
   it('--identify --dry-run counts entries and exits per audience', async () => {
     const streams = io()

@@ -40,7 +40,7 @@ describe("pacing by Criteo's rate-limit headers", () => {
     expect(result.rateLimitWaitMs).toBe(result.durationMs)
     expect(result.audiences.map((a) => a.errored)).toEqual([0, 0, 0])
     expectListsExactly(sandbox, events)
-  })
+  }, 15_000)
 
   it('never waits when the window has room', async () => {
     const { result, sandbox } = await pacedRun(1_000)

@@ -1,7 +1,8 @@
 import fc from 'fast-check'
 import { Destination } from '@segment/actions-core'
+import type { SegmentEvent } from '@segment/actions-core'
 import { engageEvent } from '../../src/cli/generate'
-import { routeStream } from '../../src/cli/routes'
+import { presetFor, routeStream } from '../../src/cli/routes'
 import type { AudienceAction } from '../../src/cli/routes'
 import { SANDBOX_SETTINGS } from '../../src/cli/sandbox-target'
 import { EventPreparer, PreparedEvent, splitIntoWindows, Window } from '../../src/cli/windows'
@@ -216,6 +217,8 @@ describe('EventPreparer', () => {
     expect(none).toMatchObject({ sends: [], refused: true })
     expect(object).toMatchObject({ sends: [], refused: true, payload: undefined })
     expect(object.refusal).toBe('Email must be a string but it was an object.')
+    // Refused by actions-core, it is still counted under its audience.
+    expect(object.audience).toBe('vip')
     expect(bad.payload?.email).toBe('not-an-email')
   })
 
@@ -227,6 +230,46 @@ describe('EventPreparer', () => {
     } finally {
       onBatch.mockRestore()
     }
+  })
+
+  it('reads what the mapping left empty as the destination does: the computation key, traits.email, a linked list', async () => {
+    const inContext = engageEvent('u1', 'vip', true, 'ann@example.com', 1)
+    // An exit whose email is only in traits.email, and whose audience key is only the computation key.
+    const inTraits = engageEvent('u1', 'vip', false, undefined, 2) as SegmentEvent & { traits: unknown }
+    delete (inTraits.properties as Record<string, unknown>).audience_key
+    inTraits.traits = { email: 'ann@example.com' }
+    // The same user, for the list Engage linked to the audience: another list, so another id.
+    const linked = engageEvent('u1', 'vip', true, 'ann@example.com', 3)
+    ;(linked.context?.personas as Record<string, unknown>).external_audience_id = '1234'
+    const [first, exit, toLinked] = await prepare([inContext, inTraits, linked])
+
+    expect(exit).toMatchObject({ audience: 'vip', refused: false, sends: first.sends })
+    expect(exit.payload).toMatchObject({ audience_key: 'vip', email: 'ann@example.com' })
+    expect(toLinked.payload?.external_audience_id).toBe('1234')
+    expect(toLinked.sends).toHaveLength(1)
+    expect(toLinked.sends).not.toEqual(first.sends)
+  })
+
+  it('an add without consent holds what it carries and is refused, so a window never lets it stand for another', async () => {
+    const mapping = { ...presetFor('addUserToAudience').mapping, consent: { '@path': '$.properties.ads_consent' } }
+    const withConsent = (consent: boolean, n: number) => {
+      const event = engageEvent('u1', 'vip', true, 'ann@example.com', n)
+      ;(event.properties as Record<string, unknown>).ads_consent = consent
+      return event
+    }
+    const events = [withConsent(true, 1), withConsent(false, 2), withConsent(true, 3)]
+    const consenting = new EventPreparer(SANDBOX_SETTINGS, { addUserToAudience: mapping })
+    const [given, withdrawn, givenAgain] = await consenting.prepare(routeStream(events).routed)
+
+    expect(given).toMatchObject({ refused: false, payload: { consent: true } })
+    expect(withdrawn).toMatchObject({ refused: true, sends: given.sends, payload: { consent: false } })
+    expect(givenAgain).toMatchObject({ refused: false, sends: given.sends })
+    // Each in a window of its own: the user is added, left as they are, then added again, in that order.
+    expect(splitIntoWindows([given, withdrawn, givenAgain], 10).map((w) => w.batches.map((b) => b.events))).toEqual([
+      [[given]],
+      [[withdrawn]],
+      [[givenAgain]]
+    ])
   })
 
   it('gives each identifier type of an event its own id', async () => {

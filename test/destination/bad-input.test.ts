@@ -1,7 +1,8 @@
 import type { SegmentEvent } from '@segment/actions-core'
 import { resetCriteoCaches } from '../../src/destinations/criteo-audiences/criteo/client'
 import { MISSING_AUDIENCE_KEY, NO_IDENTIFIER, NOT_AN_EMAIL } from '../../src/destinations/criteo-audiences/identifiers'
-import { audienceEvent, criteo, hash, runBatch, SEGMENTS, searchPage, tokenOk } from '../helpers'
+import { MAX_LIST_NAME_LENGTH } from '../../src/destinations/criteo-audiences/limits'
+import { amendmentOk, audienceEvent, criteo, hash, runBatch, SEGMENTS, searchPage, tokenOk } from '../helpers'
 
 beforeEach(() => resetCriteoCaches())
 
@@ -21,9 +22,8 @@ function permissiveCriteo() {
     const id = uri.split('/').slice(-2)[0]
     const ids = (body as { data: { attributes: { identifiers: string[] } } }).data.attributes.identifiers
     amended.set(created[Number(id) - 1], [...(amended.get(created[Number(id) - 1]) ?? []), ...ids])
-    return {
-      data: { attributes: { contactListId: Number(id), nbValidIdentifiers: ids.length, nbInvalidIdentifiers: 0 } }
-    }
+    const { operation } = (body as { data: { attributes: { operation: string } } }).data.attributes
+    return amendmentOk(id, operation, ids.length)
   })
   return { scope, created, amended }
 }
@@ -90,7 +90,7 @@ describe('a batch full of bad input', () => {
 
   it('syncs unicode and emoji addresses, pre-hashed values in either case, and unusual audience keys', async () => {
     const { amended, created } = permissiveCriteo()
-    const hugeKey = 'k'.repeat(5_000)
+    const hugeKey = 'k'.repeat(MAX_LIST_NAME_LENGTH)
     const result = await runBatch([
       audienceEvent({ email: 'Ünïcödé@Exämple.de' }),
       audienceEvent({ email: 'smile😀@example.com' }),
@@ -111,5 +111,25 @@ describe('a batch full of bad input', () => {
     ])
     expect(amended.get('Vip')).toEqual([hash('x@example.com')])
     expect(amended.get('vip')).toEqual([hash('x@example.com')])
+  })
+
+  it('refuses an audience key longer than a Criteo list name may be, alone, creating no list for it', async () => {
+    const { amended, created } = permissiveCriteo()
+    const result = await runBatch([
+      audienceEvent({ email: 'x@example.com', audience: 'k'.repeat(1_000_000) }),
+      audienceEvent({ email: 'y@example.com', audience: 'vip' })
+    ])
+    expect(result).toEqual([
+      {
+        status: 400,
+        errortype: 'PAYLOAD_VALIDATION_FAILED',
+        errorreporter: 'INTEGRATIONS',
+        errormessage:
+          'Audience key too long: it has 1000000 characters, and Criteo list names are at most 255. Use a shorter Engage audience key, or choose a Criteo list for this mapping.'
+      },
+      expect.objectContaining({ status: 200 })
+    ])
+    expect(created).toEqual(['vip'])
+    expect(amended.get('vip')).toEqual([hash('y@example.com')])
   })
 })

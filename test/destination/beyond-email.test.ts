@@ -15,6 +15,8 @@ import {
   Recorder,
   runBatch,
   searchBody,
+  searchById,
+  searchByIdBody,
   searchPage,
   SEGMENTS,
   settings,
@@ -256,12 +258,17 @@ describe('a Criteo list chosen in the mapping', () => {
     sent: { list_id: listId, email: hash(email) }
   })
 
-  it("checks the id among the advertiser's contact lists once, then sends every batch straight to it", async () => {
-    const { scope, amendments } = criteoWith([
-      { id: '776', name: 'newsletter' },
-      { id: '777', name: 'loyal_customers' },
-      { id: '778', name: 'vip' }
-    ])
+  /** A Criteo with a token and the search for list `id`, answering `items`. */
+  function criteoFinding(id: string, items?: ListItem[]) {
+    const amendments: Recorder = { bodies: [] }
+    const scope = criteo()
+    tokenOk(scope)
+    searchById(scope, id, items)
+    return { scope, amendments }
+  }
+
+  it('checks the id with one search filtered by it, then sends every batch straight to it', async () => {
+    const { scope, amendments } = criteoFinding('777', [{ id: '777', name: 'loyal_customers' }])
     acceptAmendments(scope, '777', amendments, 2)
     const mapping = { list_id: '777' }
 
@@ -280,8 +287,8 @@ describe('a Criteo list chosen in the mapping', () => {
   })
 
   it('checks a chosen id once for concurrent batches', async () => {
-    // criteoWith allows exactly one search: a second check would find no interceptor and fail its batch.
-    const { scope, amendments } = criteoWith([{ id: '777', name: 'loyal_customers' }])
+    // Exactly one search is allowed: a second check would find no interceptor and fail its batch.
+    const { scope, amendments } = criteoFinding('777')
     acceptAmendments(scope, '777', amendments, 3)
     const mapping = { list_id: '777' }
 
@@ -295,20 +302,12 @@ describe('a Criteo list chosen in the mapping', () => {
     expect(scope.isDone()).toBe(true)
   })
 
-  it('looks for a chosen id itself when a search for audience names stopped before reaching it', async () => {
-    // Page 1 holds "vip", which the name search wants, so it stops there; list 777 is on page 2.
+  it('checks a chosen id with its own filtered search while another batch pages through lists for a name', async () => {
     const page1 = Array.from({ length: 100 }, (_, i) => ({ id: String(1000 + i), name: i === 0 ? 'vip' : `list_${i}` }))
     const scope = criteo()
     tokenOk(scope)
-    scope
-      .post(`${SEGMENTS}/search`, searchBody())
-      .query({ limit: 100, offset: 0 })
-      .times(2)
-      .reply(200, searchPage(page1, 101))
-    scope
-      .post(`${SEGMENTS}/search`, searchBody())
-      .query({ limit: 100, offset: 100 })
-      .reply(200, searchPage([{ id: '777', name: 'loyal_customers' }], 101, 100))
+    scope.post(`${SEGMENTS}/search`, searchBody()).query({ limit: 100, offset: 0 }).reply(200, searchPage(page1, 101))
+    searchById(scope, '777')
     const amendments: Recorder = { bodies: [] }
     acceptAmendments(scope, '1000', amendments)
     acceptAmendments(scope, '777', amendments)
@@ -325,9 +324,10 @@ describe('a Criteo list chosen in the mapping', () => {
 
   it.each([
     ['the search shows only other lists', [{ id: '998', name: 'newsletter' }]],
+    ['the search shows nothing', []],
     ['the id is a list of another advertiser', [{ id: '999', name: 'newsletter', advertiserId: '54321' }]]
   ])('fails every event of the mapping with a 404, sending nothing, when %s', async (_, items) => {
-    const { scope } = criteoWith(items)
+    const { scope } = criteoFinding('999', items)
 
     const result = await runBatch(
       [audienceEvent({ email: 'ann@example.com' }), audienceEvent({ email: 'bob@example.com', userId: 'bob' })],
@@ -338,8 +338,70 @@ describe('a Criteo list chosen in the mapping', () => {
     expect(result).toEqual([notFound('999', 'ann@example.com'), notFound('999', 'bob@example.com')])
   })
 
+  it('remembers an id found missing for a minute, so a bad id costs one search a minute, not one a batch', async () => {
+    const now = jest.spyOn(Date, 'now').mockReturnValue(5_000_000)
+    try {
+      const { scope } = criteoFinding('999', [])
+      const mapping = { list_id: '999' }
+      expect(await runBatch([audienceEvent({ email: 'ann@example.com' })], { mapping })).toEqual([
+        notFound('999', 'ann@example.com')
+      ])
+      expect(await runBatch([audienceEvent({ email: 'ann@example.com' })], { mapping })).toEqual([
+        notFound('999', 'ann@example.com')
+      ])
+      expect(scope.isDone()).toBe(true)
+
+      now.mockReturnValue(5_000_000 + 60_001)
+      const later = criteo()
+      searchById(later, '999', [])
+      await runBatch([audienceEvent({ email: 'ann@example.com' })], { mapping })
+      expect(later.isDone()).toBe(true)
+    } finally {
+      now.mockRestore()
+    }
+  })
+
+  it('refuses a read-only list as a 403 for every event of the mapping, sending nothing', async () => {
+    const scope = criteo()
+    tokenOk(scope)
+    scope
+      .post(`${SEGMENTS}/search`, searchByIdBody('777'))
+      .query({ limit: 100, offset: 0 })
+      .reply(200, {
+        data: [
+          {
+            id: '777',
+            type: 'AudienceSegment',
+            attributes: {
+              advertiserId: '12345',
+              name: 'partner_list',
+              type: 'ContactList',
+              contactList: { isReadOnly: true }
+            }
+          }
+        ],
+        meta: { totalItems: 1, limit: 100, offset: 0 },
+        errors: [],
+        warnings: []
+      })
+
+    const result = await runBatch([audienceEvent({ email: 'ann@example.com' })], { mapping: { list_id: '777' } })
+
+    expect(scope.isDone()).toBe(true)
+    expect(result).toEqual([
+      {
+        status: 403,
+        errortype: 'FORBIDDEN',
+        errorreporter: 'DESTINATION',
+        errormessage:
+          'Criteo list 777 is read-only in Criteo: users cannot be added to or removed from it. Choose another list in the Criteo list field of this mapping, or clear it to sync to the list named after the audience.',
+        sent: { list_id: '777', email: hash('ann@example.com') }
+      }
+    ])
+  })
+
   it('reports a chosen list Criteo says is gone as a 404, creating no list and sending nothing else', async () => {
-    const { scope } = criteoWith([{ id: '777', name: 'loyal_customers' }])
+    const { scope } = criteoFinding('777')
     scope.patch(`${SEGMENTS}/777/contact-list`, amendmentBody('add', [hash('ann@example.com')])).reply(404, {
       errors: [{ code: 'audience-invalid', title: 'Audience is not found, please choose a valid audience' }]
     })
@@ -444,8 +506,10 @@ describe('audiences Engage links to a Criteo list', () => {
     ])
   })
 
-  it("confirms a linked list that the advertiser's search shows", async () => {
-    const { scope } = criteoWith([{ id: '101', name: 'vip' }])
+  it("confirms a linked list that the advertiser's search, filtered by its id, shows", async () => {
+    const scope = criteo()
+    tokenOk(scope)
+    searchById(scope, '101', [{ id: '101', name: 'vip' }])
     expect(await new Destination(definition).getAudience({ settings, externalId: '101' })).toEqual({
       externalId: '101'
     })
@@ -453,7 +517,9 @@ describe('audiences Engage links to a Criteo list', () => {
   })
 
   it('reports a linked list the search does not show as a 404', async () => {
-    const { scope } = criteoWith([{ id: '102', name: 'other' }])
+    const scope = criteo()
+    tokenOk(scope)
+    searchById(scope, '101', [{ id: '102', name: 'other' }])
     const lookup = new Destination(definition).getAudience({ settings, externalId: '101' })
     await expect(lookup).rejects.toBeInstanceOf(IntegrationError)
     await expect(lookup).rejects.toMatchObject({
@@ -464,22 +530,57 @@ describe('audiences Engage links to a Criteo list', () => {
     expect(scope.isDone()).toBe(true)
   })
 
-  it('sends the users of a linked audience straight to its list, with no search and no creation', async () => {
+  it('sends the users of a linked audience straight to its list once it is checked, with no name search and no creation', async () => {
     const amendments: Recorder = { bodies: [] }
     const scope = criteo()
     tokenOk(scope)
-    acceptAmendments(scope, '555', amendments)
-    const ann = withContext(audienceEvent({ email: 'ann@example.com' }), { personas: { external_audience_id: '555' } })
+    searchById(scope, '555')
+    acceptAmendments(scope, '555', amendments, 2)
+    const linked = (email: string) =>
+      withContext(audienceEvent({ email }), { personas: { external_audience_id: '555' } })
 
-    const result = await runBatch([ann])
+    const first = await runBatch([linked('ann@example.com')])
+    const second = await runBatch([linked('bob@example.com')])
 
     expect(scope.isDone()).toBe(true)
-    expect(amendments.bodies).toEqual([amendmentBody('add', [hash('ann@example.com')])])
+    expect(amendments.bodies).toEqual([
+      amendmentBody('add', [hash('ann@example.com')]),
+      amendmentBody('add', [hash('bob@example.com')])
+    ])
+    expect([...first, ...second]).toEqual(
+      ['ann@example.com', 'bob@example.com'].map((email) => ({
+        status: 200,
+        sent: { list_id: '555', email: hash(email) },
+        body: { contactListId: '555', operation: 'add' }
+      }))
+    )
+  })
+
+  it('never writes to a linked list of another advertiser the same app can reach: a 404 that says to reconnect', async () => {
+    // The app reaches advertisers 111 and 222; Engage linked list 555 under 111, and the setting now says 222.
+    const settings222 = { ...settings, advertiser_id: '222' }
+    const scope = criteo()
+    tokenOk(scope)
+    scope
+      .post(`${SEGMENTS}/search`, searchByIdBody('555', '222'))
+      .query({ limit: 100, offset: 0 })
+      // A Criteo that ignored the advertiser filter would show the list with its own advertiser id.
+      .reply(200, searchPage([{ id: '555', name: 'vip', advertiserId: '111' }]))
+    const linked = withContext(audienceEvent({ email: 'ann@example.com' }), {
+      personas: { external_audience_id: '555' }
+    })
+
+    const result = await runBatch([linked], { settings: settings222 })
+
+    expect(scope.isDone()).toBe(true)
     expect(result).toEqual([
       {
-        status: 200,
-        sent: { list_id: '555', email: hash('ann@example.com') },
-        body: { contactListId: '555', operation: 'add' }
+        status: 404,
+        errortype: 'NOT_FOUND',
+        errorreporter: 'DESTINATION',
+        errormessage:
+          'Criteo list 555 does not exist, or is not a contact list of advertiser 222. Reconnect the audience to this destination in Engage, so that a list is created or linked again.',
+        sent: { list_id: '555', email: hash('ann@example.com') }
       }
     ])
   })

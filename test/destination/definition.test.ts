@@ -13,14 +13,15 @@ import {
   searchPage,
   SEGMENTS,
   settings,
-  tokenOk
+  tokenOk,
+  amendmentOk
 } from '../helpers'
 
 beforeEach(() => resetCriteoCaches())
 
 describe('the destination as an admin sees it', () => {
   it('is a cloud destination with three required custom-auth settings, and the optional GUM caller id', () => {
-    expect(definition.name).toBe('Criteo Audiences (Actions)')
+    expect(definition.name).toBe('Criteo Audiences')
     expect(definition.mode).toBe('cloud')
     expect(definition.authentication?.scheme).toBe('custom')
     const fields = definition.authentication?.fields ?? {}
@@ -42,23 +43,12 @@ describe('the destination as an admin sees it', () => {
     expect(definition.actions.syncAudience.defaultSubscription).toBe(
       'type = "identify" and context.personas.computation_class = "audience"'
     )
+    // Plain paths only: the fallbacks, the device's advertising id and the linked list are read by the destination
+    // itself where the mapping leaves them empty (test/destination/mapping.test.ts).
     const expectedMapping = {
-      audience_key: {
-        '@if': {
-          blank: { '@path': '$.properties.audience_key' },
-          then: { '@path': '$.properties.audience_key' },
-          else: { '@path': '$.context.personas.computation_key' }
-        }
-      },
-      email: {
-        '@if': {
-          blank: { '@path': '$.context.traits.email' },
-          then: { '@path': '$.context.traits.email' },
-          else: { '@path': '$.traits.email' }
-        }
-      },
-      madid: { '@path': '$.context.device.advertisingId' },
-      external_audience_id: { '@path': '$.context.personas.external_audience_id' },
+      audience_key: { '@path': '$.properties.audience_key' },
+      email: { '@path': '$.context.traits.email' },
+      use_device_advertising_id: true,
       hash_emails: true,
       enable_batching: true,
       batch_size: 1000
@@ -84,7 +74,19 @@ describe('the destination as an admin sees it', () => {
         partnerAction: 'syncAudience',
         mapping: expectedMapping,
         type: 'automatic'
-      }
+      },
+      ...[
+        ['Linked Audience entered', 'addUserToAudience', 'warehouse_audience_entered_track'],
+        ['Linked Audience exited', 'removeUserFromAudience', 'warehouse_audience_exited_track'],
+        ['Linked Audience membership changed', 'syncAudience', 'warehouse_audience_membership_changed_identify'],
+        ['Journey step entered', 'addUserToAudience', 'journeys_step_entered_track']
+      ].map(([name, partnerAction, eventSlug]) => ({
+        name,
+        partnerAction,
+        mapping: expectedMapping,
+        type: 'specificEvent',
+        eventSlug
+      }))
     ])
   })
 
@@ -93,17 +95,22 @@ describe('the destination as an admin sees it', () => {
     expect(definition.actions.syncAudience.fields).toBe(definition.actions.removeUserFromAudience.fields)
   })
 
+  it("marks its fields as Segment's repo does: email as hashed PII, batching always on, batches no larger than an amendment", () => {
+    const fields = definition.actions.addUserToAudience.fields
+    expect(fields.email.category).toBe('hashedPII')
+    // Sent as they are (Criteo matches them unhashed): not for Segment to hash.
+    for (const key of ['madid', 'identity_link', 'gum_id']) expect(fields[key].category).toBeUndefined()
+    expect(fields.enable_batching).toMatchObject({ type: 'boolean', default: true, readOnly: true })
+    expect(fields.batch_size).toMatchObject({ default: 1000, minimum: 1, maximum: 50_000, unsafe_hidden: true })
+  })
+
   it('has generated types that match its fields (run `npm run types` after changing a field)', () => {
     // A child process: the generator's formatter loads itself in a way jest's module system does not support.
-    const output = execFileSync(
-      process.execPath,
-      ['-r', 'ts-node/register/transpile-only', 'scripts/generate-types.ts', '--check'],
-      {
-        encoding: 'utf8'
-      }
-    )
+    const output = execFileSync(process.execPath, ['-r', 'tsx/cjs', 'scripts/generate-types.ts', '--check'], {
+      encoding: 'utf8'
+    })
     expect(output.trim()).toBe('Generated types are up to date.')
-  })
+  }, 60_000)
 })
 
 describe('the mappings read Engage events as Segment sends them', () => {
@@ -120,7 +127,7 @@ describe('the mappings read Engage events as Segment sends them', () => {
         amendments.push(body)
         return true
       })
-      .reply(200, { data: { attributes: { nbValidIdentifiers: 1, nbInvalidIdentifiers: 0 } } })
+      .reply(200, amendmentOk('101', 'add', 1))
     const event = audienceEvent({ audience: 'vip' }) as { properties: Record<string, unknown>; traits?: object }
     delete event.properties.audience_key
     event.traits = { email: 'ann@example.com' }
@@ -151,7 +158,7 @@ describe('one event at a time (batching off)', () => {
       .reply(200, searchPage([{ id: '101', name: 'first_time_shopper' }]))
     scope
       .patch(`${SEGMENTS}/101/contact-list`, amendmentBody('add', [hash('ann@example.com')]))
-      .reply(200, { data: { attributes: { contactListId: 101, nbValidIdentifiers: 1, nbInvalidIdentifiers: 0 } } })
+      .reply(200, amendmentOk('101', 'add', 1))
     const destination = new Destination(definition)
     const results = await destination.onEvent(audienceEvent({ email: 'ann@example.com' }), {
       ...settings,

@@ -60,5 +60,5 @@ describe('twenty batches at once for ten audiences, half of them new', () => {
         .sort()
       expect(session.sandbox.members(list.id)).toEqual(expected)
     }
-  })
+  }, 30_000)
 })

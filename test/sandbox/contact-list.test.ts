@@ -4,7 +4,11 @@ import {
   amend,
   amendment,
   call,
+  CLOCK_START,
+  contractRefusal,
   createList,
+  errorBody,
+  fakeClock,
   Reply,
   sandboxes,
   segmentsPath,
@@ -17,17 +21,22 @@ import {
 const start = sandboxes()
 
 const AUDIENCE_INVALID = {
-  errors: [
-    { type: 'validation', code: 'audience-invalid', title: 'Audience is not found, please choose a valid audience' }
-  ]
+  type: 'validation',
+  code: 'audience-invalid',
+  title: 'Audience is not found, please choose a valid audience'
+}
+const READ_ONLY = {
+  type: 'access-control',
+  code: 'audience-read-only',
+  title: 'This audience is read-only: its users cannot be changed through the API'
 }
 
 const SHA256_OF_USER = sha256('user@example.com')
 const MD5_OF_USER = createHash('md5').update('user@example.com').digest('hex')
 
-/** A sandbox with one tenant, its token, and one empty list on its advertiser. */
+/** A sandbox with one tenant, its token, and one empty list on its advertiser; its clock stands at CLOCK_START. */
 async function withList(options: Parameters<ReturnType<typeof sandboxes>>[0] = {}) {
-  const sandbox = await start(options)
+  const sandbox = await start({ now: fakeClock().now, ...options })
   const token = await tokenFor(sandbox)
   const listId = await createList(sandbox, token, '12345', 'first_time_shopper')
   return { sandbox, token, listId }
@@ -35,14 +44,21 @@ async function withList(options: Parameters<ReturnType<typeof sandboxes>>[0] = {
 
 function amendmentResult(listId: string, attributes: Record<string, unknown>) {
   return {
-    data: { type: 'ContactlistAmendment', attributes: { contactListId: Number(listId), ...attributes } },
+    data: {
+      type: 'ContactlistAmendment',
+      attributes: { contactListId: Number(listId), requestDate: new Date(CLOCK_START).toISOString(), ...attributes }
+    },
     errors: [],
     warnings: []
   }
 }
 
-function invalidBody(code: string, title: string) {
-  return { errors: [{ type: 'validation', code, title }] }
+function contactListPath(listId: string): string {
+  return segmentsPath(`/${listId}/contact-list`)
+}
+
+function invalidBody(listId: string, code: string, title: string) {
+  return errorBody(contactListPath(listId), { type: 'validation', code, title })
 }
 
 describe('PATCH audience-segments/{id}/contact-list', () => {
@@ -165,59 +181,140 @@ describe('PATCH audience-segments/{id}/contact-list', () => {
     [
       'an unknown operation',
       amendment('replace', ['user@example.com']),
-      invalidBody('invalid-operation', 'operation must be add or remove')
+      'data.attributes.operation: must be one of add, remove'
     ],
     [
-      'an unknown identifier type',
-      amendment('add', ['+33600000000'], 'phoneNumber'),
-      invalidBody('invalid-identifier-type', 'identifierType must be email, madid, identityLink or gum')
+      'an identifier type in the wrong case',
+      amendment('add', ['user@example.com'], 'Email'),
+      'data.attributes.identifierType: must be one of email, madid, identityLink, gum, phoneNumber'
     ],
     [
-      'gum without gumCallerId',
-      amendment('add', ['gum-1'], 'gum'),
-      invalidBody('gum-caller-id-required', 'identifierType gum needs an integer gumCallerId')
-    ],
-    [
-      'gum with a gumCallerId that is not an integer',
+      'a gumCallerId that is not an integer',
       amendment('add', ['gum-1'], 'gum', { gumCallerId: '42' }),
-      invalidBody('gum-caller-id-required', 'identifierType gum needs an integer gumCallerId')
+      'data.attributes.gumCallerId: must be integer'
     ],
     [
       'an identifier that is not a string',
-      amendment('add', ['user@example.com', 42]),
-      {
-        errors: [
-          {
-            type: 'validation',
-            code: 'invalid-request-body',
-            title: 'The request body is invalid',
-            detail: 'data.attributes.identifiers: every identifier must be a string'
-          }
-        ]
-      }
+      amendment('add', ['user@example.com', { email: 'user@example.com' }]),
+      'data.attributes.identifiers.1: must be string'
+    ],
+    [
+      'no data.type',
+      { data: { attributes: { operation: 'add', identifiers: ['user@example.com'] } } },
+      'data.type: is required'
+    ],
+    [
+      'no operation',
+      { data: { type: 'ContactlistAmendment', attributes: { identifiers: ['user@example.com'] } } },
+      'data.attributes.operation: is required'
     ],
     [
       'no identifiers',
-      amendment('add', []),
-      {
-        errors: [
-          {
-            type: 'validation',
-            code: 'invalid-request-body',
-            title: 'The request body is invalid',
-            detail: 'data.attributes.identifiers: Too small: expected array to have >=1 items'
-          }
-        ]
-      }
+      { data: { type: 'ContactlistAmendment', attributes: { operation: 'add' } } },
+      'data.attributes.identifiers: is required'
     ]
-  ])('refuses %s with 400 and changes nothing', async (_case, body, expected) => {
+  ])(
+    'refuses %s with 400 invalid-request naming the field, never the value, and changes nothing',
+    async (_case, body, detail) => {
+      const { sandbox, token, listId } = await withList()
+
+      const reply = await amend(sandbox, token, listId, body)
+
+      expect(reply.status).toBe(400)
+      expect(reply.body).toEqual(contractRefusal(contactListPath(listId), detail))
+      expect(JSON.stringify(reply.body)).not.toContain('user@example.com')
+      expect(sandbox.lists()[0].size).toBe(0)
+      expect(sandbox.requestCounts().refusedByContract).toBe(1)
+    }
+  )
+
+  it.each([['not-a-number'], ['user@example.com'], ['2147483648']])(
+    'refuses a list id %s, which is no 32-bit integer, naming the path parameter and never repeating it',
+    async (listId) => {
+      const { sandbox, token } = await withList()
+
+      const reply = await amend(sandbox, token, encodeURIComponent(listId), amendment('add', ['a@example.com']))
+
+      expect(reply.status).toBe(400)
+      // The instance shows a list id only when it is digits (the log path), so never an email.
+      const instance = /^\d+$/.test(listId) ? contactListPath(listId) : segmentsPath('/{id}/contact-list')
+      expect(reply.body).toEqual(
+        contractRefusal(instance, 'path parameter audience-segment-id: must be a 32-bit integer')
+      )
+    }
+  )
+
+  it('refuses gum without gumCallerId with 400 gum-caller-id-required (our assumption: the contract does not tie them)', async () => {
     const { sandbox, token, listId } = await withList()
 
-    const reply = await amend(sandbox, token, listId, body)
+    const reply = await amend(sandbox, token, listId, amendment('add', ['gum-1'], 'gum'))
 
     expect(reply.status).toBe(400)
-    expect(reply.body).toEqual(expected)
+    expect(reply.body).toEqual(
+      invalidBody(listId, 'gum-caller-id-required', 'identifierType gum needs an integer gumCallerId')
+    )
     expect(sandbox.lists()[0].size).toBe(0)
+  })
+
+  it('accepts phone numbers, which the contract allows, and keeps them apart from other types', async () => {
+    const { sandbox, token, listId } = await withList()
+
+    const reply = await amend(sandbox, token, listId, amendment('add', ['+33600000000'], 'phoneNumber'))
+
+    expect(reply.status).toBe(200)
+    expect(reply.body).toMatchObject({
+      data: { attributes: { identifierType: 'phoneNumber', nbValidIdentifiers: 1, nbInvalidIdentifiers: 0 } }
+    })
+    expect(sandbox.members(listId, 'phoneNumber')).toEqual(['+33600000000'])
+    expect(sandbox.members(listId)).toEqual([])
+  })
+
+  it('reads an amendment without identifierType, which the contract allows, as emails (our assumption)', async () => {
+    const { sandbox, token, listId } = await withList()
+
+    const reply = await amend(sandbox, token, listId, {
+      data: { type: 'ContactlistAmendment', attributes: { operation: 'add', identifiers: ['user@example.com'] } }
+    })
+
+    expect(reply.status).toBe(200)
+    expect(reply.body).toEqual(
+      amendmentResult(listId, {
+        operation: 'add',
+        identifierType: 'email',
+        nbValidIdentifiers: 1,
+        nbInvalidIdentifiers: 0,
+        sampleInvalidIdentifiers: []
+      })
+    )
+    expect(sandbox.members(listId)).toEqual([SHA256_OF_USER])
+  })
+
+  it('accepts an amendment with no identifiers, which the contract allows, and changes nothing', async () => {
+    const { sandbox, token, listId } = await withList()
+
+    const reply = await amend(sandbox, token, listId, amendment('add', []))
+
+    expect(reply.status).toBe(200)
+    expect(reply.body).toEqual(
+      amendmentResult(listId, {
+        operation: 'add',
+        identifierType: 'email',
+        nbValidIdentifiers: 0,
+        nbInvalidIdentifiers: 0,
+        sampleInvalidIdentifiers: []
+      })
+    )
+  })
+
+  it('refuses to amend a read-only list with 403 audience-read-only (our assumption) and changes nothing', async () => {
+    const { sandbox, token } = await withList()
+    const shared = sandbox.addReadOnlyList('12345', 'shared')
+
+    const reply = await amend(sandbox, token, shared, amendment('add', ['user@example.com']))
+
+    expect(reply.status).toBe(403)
+    expect(reply.body).toEqual(errorBody(contactListPath(shared), READ_ONLY))
+    expect(sandbox.members(shared)).toEqual([])
   })
 
   it('refuses more identifiers than maxIdentifiersPerAmendment with 400 too-many-identifiers, and accepts exactly that many', async () => {
@@ -228,7 +325,7 @@ describe('PATCH audience-segments/{id}/contact-list', () => {
     const atCap = await amend(sandbox, token, listId, amendment('add', emails.slice(0, 3)))
 
     expect(over.status).toBe(400)
-    expect(over.body).toEqual(invalidBody('too-many-identifiers', 'An amendment holds at most 3 identifiers'))
+    expect(over.body).toEqual(invalidBody(listId, 'too-many-identifiers', 'An amendment holds at most 3 identifiers'))
     expect(atCap.status).toBe(200)
     expect(sandbox.members(listId)).toHaveLength(3)
   })
@@ -241,11 +338,13 @@ describe('PATCH audience-segments/{id}/contact-list', () => {
     const atCap = await amend(sandbox, token, listId, amendment('add', emails.slice(0, 50_000)))
 
     expect(over.status).toBe(400)
-    expect(over.body).toEqual(invalidBody('too-many-identifiers', 'An amendment holds at most 50000 identifiers'))
+    expect(over.body).toEqual(
+      invalidBody(listId, 'too-many-identifiers', 'An amendment holds at most 50000 identifiers')
+    )
     expect(atCap.status).toBe(200)
     expect(atCap.body).toMatchObject({ data: { attributes: { nbValidIdentifiers: 50_000, nbInvalidIdentifiers: 0 } } })
     expect(sandbox.lists()[0].size).toBe(50_000)
-  })
+  }, 15_000)
 
   it('answers 404 audience-invalid for a list that does not exist', async () => {
     const { sandbox, token } = await withList()
@@ -253,7 +352,7 @@ describe('PATCH audience-segments/{id}/contact-list', () => {
     const reply = await amend(sandbox, token, '999999', amendment('add', ['user@example.com']))
 
     expect(reply.status).toBe(404)
-    expect(reply.body).toEqual(AUDIENCE_INVALID)
+    expect(reply.body).toEqual(errorBody(contactListPath('999999'), AUDIENCE_INVALID))
   })
 })
 
@@ -281,7 +380,7 @@ describe("tenant isolation on a list's contact list", () => {
       })
 
       expect(reply.status).toBe(404)
-      expect(reply.body).toEqual(AUDIENCE_INVALID)
+      expect(reply.body).toEqual(errorBody(segmentsPath(`/${listId}/contact-list${suffix}`), AUDIENCE_INVALID))
       expect(sandbox.members(listId)).toEqual([SHA256_OF_USER])
     }
   )
@@ -297,12 +396,12 @@ describe('DELETE audience-segments/{id}/contact-list', () => {
 
     expect(reply.status).toBe(200)
     expect(reply.body).toEqual({
-      data: { type: 'ContactlistWipe', attributes: { contactListId: Number(listId) } },
+      data: { id: listId, type: 'AudienceContactlist', attributes: { name: 'first_time_shopper', description: '' } },
       errors: [],
       warnings: []
     })
     expect(sandbox.lists()).toEqual([
-      { id: listId, advertiserId: '12345', name: 'first_time_shopper', description: '', size: 0 }
+      { id: listId, advertiserId: '12345', name: 'first_time_shopper', description: '', readOnly: false, size: 0 }
     ])
   })
 
@@ -312,7 +411,17 @@ describe('DELETE audience-segments/{id}/contact-list', () => {
     const reply = await call(sandbox, 'DELETE', segmentsPath('/999999/contact-list'), { token })
 
     expect(reply.status).toBe(404)
-    expect(reply.body).toEqual(AUDIENCE_INVALID)
+    expect(reply.body).toEqual(errorBody(contactListPath('999999'), AUDIENCE_INVALID))
+  })
+
+  it('refuses to wipe a read-only list with 403 audience-read-only (our assumption)', async () => {
+    const { sandbox, token } = await withList()
+    const shared = sandbox.addReadOnlyList('12345', 'shared')
+
+    const reply = await call(sandbox, 'DELETE', contactListPath(shared), { token })
+
+    expect(reply.status).toBe(403)
+    expect(reply.body).toEqual(errorBody(contactListPath(shared), READ_ONLY))
   })
 })
 

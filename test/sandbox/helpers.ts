@@ -1,7 +1,9 @@
 import { createHash } from 'crypto'
 import {
+  CONTRACT_VERSION,
   DEFAULT_API_VERSION,
   DEFAULT_TENANT,
+  loadContract,
   Sandbox,
   SandboxOptions,
   SandboxTenant,
@@ -45,6 +47,39 @@ export interface Reply {
   body: unknown
 }
 
+/**
+ * Every answer a test reads comes through here, and must follow Criteo's contract: a 200 its operation's response
+ * schema, any other status the error envelope of its endpoint (contract.ts). Every error and warning must also carry
+ * `instance` and `traceId`, which the sandbox promises beyond the contract. There is no way to skip the check: an
+ * answer that breaks the contract fails the test that received it. (Tests that read no whole answer, because a fault
+ * hangs or cuts it, use fetch directly.)
+ */
+export async function checkedReply(method: string, path: string, response: Response): Promise<Reply> {
+  const body: unknown = await response.json()
+  const contract = await loadContract()
+  const { pathname } = new URL(path, 'http://sandbox')
+  // A sandbox serving another version (apiVersion) still answers by the one contract there is.
+  const endpoint = contract.endpointOf(
+    method,
+    pathname.replace(/^\/[^/]+(?=\/marketing-solutions\/)/, `/${CONTRACT_VERSION}`)
+  )
+  const problems = endpoint || response.status !== 200 ? contract.checkAnswer(endpoint, response.status, body) : []
+  const envelope = body as { errors?: unknown; warnings?: unknown }
+  for (const problem of [envelope.errors, envelope.warnings].flatMap((list) => (Array.isArray(list) ? list : []))) {
+    const { instance, traceId } = problem as { instance?: unknown; traceId?: unknown }
+    if (typeof instance !== 'string' || typeof traceId !== 'string') {
+      problems.push(`an error or warning without instance and traceId: ${JSON.stringify(problem)}`)
+    }
+  }
+  if (problems.length > 0) {
+    throw new Error(
+      `The sandbox's ${response.status} answer to ${method} ${pathname} breaks Criteo's contract:\n` +
+        `${problems.join('\n')}\n${JSON.stringify(body)}`
+    )
+  }
+  return { status: response.status, headers: response.headers, body }
+}
+
 /** A path under the audience-segments API of the version the sandbox serves by default. */
 export function segmentsPath(rest: string): string {
   return `/${DEFAULT_API_VERSION}/marketing-solutions/audience-segments${rest}`
@@ -54,17 +89,39 @@ export async function call(
   sandbox: Sandbox,
   method: string,
   path: string,
-  options: { token?: string; json?: unknown; rawBody?: string } = {}
+  options: { token?: string; json?: unknown; rawBody?: string; authorization?: string } = {}
 ): Promise<Reply> {
   const headers: Record<string, string> = {}
   if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`
+  if (options.authorization !== undefined) headers.authorization = options.authorization
   let body: string | undefined = options.rawBody
   if (options.json !== undefined) {
     body = JSON.stringify(options.json)
     headers['content-type'] = 'application/json'
   }
   const response = await fetch(sandbox.url + path, { method, headers, body })
-  return { status: response.status, headers: response.headers, body: await response.json() }
+  return checkedReply(method, path, response)
+}
+
+/**
+ * An error answer's body as the sandbox sends it: these errors, each stamped with the path it answered (`instance`)
+ * and the request's trace id, and no warnings.
+ */
+export function errorBody(instance: string, ...errors: object[]) {
+  return { errors: errors.map((error) => ({ ...error, instance, traceId: expect.any(String) })), warnings: [] }
+}
+
+/** The 400 for a request Criteo's contract refuses: one error per field, named in `detail`. */
+export function contractRefusal(instance: string, ...details: string[]) {
+  return errorBody(
+    instance,
+    ...details.map((detail) => ({
+      type: 'validation',
+      code: 'invalid-request',
+      title: "The request does not follow Criteo's API contract",
+      detail
+    }))
+  )
 }
 
 export function tokenForm(fields: Record<string, string>): string {
@@ -77,7 +134,7 @@ export async function requestToken(sandbox: Sandbox, fields: Record<string, stri
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: tokenForm(fields)
   })
-  return { status: response.status, headers: response.headers, body: await response.json() }
+  return checkedReply('POST', '/oauth2/token', response)
 }
 
 export async function tokenFor(sandbox: Sandbox, tenant: SandboxTenant = DEFAULT_TENANT): Promise<string> {

@@ -17,7 +17,8 @@ describe('sandbox lifecycle', () => {
       delete: 0,
       rateLimited: 0,
       unauthorized: 0,
-      faulted: 0
+      faulted: 0,
+      refusedByContract: 0
     })
     expect(sandbox.faultCounts()).toEqual({
       http500: 0,
@@ -30,6 +31,14 @@ describe('sandbox lifecycle', () => {
       deleteList: 0,
       createThen500: 0,
       slow: 0
+    })
+    expect(sandbox.variantCounts()).toEqual({
+      warning: 0,
+      nullAmendment: 0,
+      nullSearch: 0,
+      nameTakenOnCreate: 0,
+      readOnlyList: 0,
+      nullErrorText: 0
     })
   })
 

@@ -3,8 +3,10 @@ import {
   amend,
   amendment,
   call,
+  contractRefusal,
   createList,
   createRequest,
+  errorBody,
   Reply,
   sandboxes,
   segmentsPath,
@@ -59,29 +61,31 @@ describe('POST audience-segments/create', () => {
     ids.forEach((id) => expect(id).toMatch(/^\d+$/))
     expect(new Set(ids).size).toBe(3)
     expect(sandbox.lists()).toEqual([
-      { id: ids[0], advertiserId: '100', name: 'one', description: '', size: 0 },
-      { id: ids[1], advertiserId: '101', name: 'two', description: '', size: 0 },
-      { id: ids[2], advertiserId: '200', name: 'one', description: '', size: 0 }
+      { id: ids[0], advertiserId: '100', name: 'one', description: '', readOnly: false, size: 0 },
+      { id: ids[1], advertiserId: '101', name: 'two', description: '', readOnly: false, size: 0 },
+      { id: ids[2], advertiserId: '200', name: 'one', description: '', readOnly: false, size: 0 }
     ])
-    expect(sandbox.lists('101')).toEqual([{ id: ids[1], advertiserId: '101', name: 'two', description: '', size: 0 }])
+    expect(sandbox.lists('101')).toEqual([
+      { id: ids[1], advertiserId: '101', name: 'two', description: '', readOnly: false, size: 0 }
+    ])
   })
 
-  it('refuses a name already used by the same advertiser with 400 name-must-be-unique', async () => {
+  it('answers a name already used by the same advertiser with 200 and name-must-be-unique in errors', async () => {
     const sandbox = await start({ tenants: [TENANT_A] })
     const token = await tokenFor(sandbox, TENANT_A)
     await createList(sandbox, token, '100', 'first_time_shopper')
 
     const reply = await create(sandbox, token, { advertiserId: '100', name: 'first_time_shopper' })
 
-    expect(reply.status).toBe(400)
+    expect(reply.status).toBe(200)
     expect(reply.body).toEqual({
-      errors: [
-        {
-          type: 'validation',
-          code: 'name-must-be-unique',
-          title: 'Another Segment exists with the name: first_time_shopper'
-        }
-      ]
+      data: [],
+      errors: errorBody(segmentsPath('/create'), {
+        type: 'validation',
+        code: 'name-must-be-unique',
+        title: 'Another Segment exists with the name: first_time_shopper'
+      }).errors,
+      warnings: []
     })
     expect(sandbox.lists('100')).toHaveLength(1)
   })
@@ -110,24 +114,71 @@ describe('POST audience-segments/create', () => {
     expect(reply.status).toBe(200)
   })
 
-  it('creates nothing when one item of the request is a duplicate, even of another item in it', async () => {
+  it('succeeds in part: new names are created and in data, a taken name or one the request repeats is in errors', async () => {
     const sandbox = await start({ tenants: [TENANT_A] })
     const token = await tokenFor(sandbox, TENANT_A)
+    await createList(sandbox, token, '100', 'taken')
 
     const reply = await create(
       sandbox,
       token,
       { advertiserId: '100', name: 'fresh' },
+      { advertiserId: '100', name: 'taken' },
       { advertiserId: '100', name: 'twice' },
       { advertiserId: '100', name: 'twice' }
     )
 
-    expect(reply.status).toBe(400)
+    expect(reply.status).toBe(200)
+    const fresh = sandbox.lists('100').find((list) => list.name === 'fresh')
+    const twice = sandbox.lists('100').find((list) => list.name === 'twice')
     expect(reply.body).toEqual({
-      errors: [
+      data: [
+        { id: fresh?.id, type: 'AudienceSegment' },
+        { id: twice?.id, type: 'AudienceSegment' }
+      ],
+      errors: errorBody(
+        segmentsPath('/create'),
+        { type: 'validation', code: 'name-must-be-unique', title: 'Another Segment exists with the name: taken' },
         { type: 'validation', code: 'name-must-be-unique', title: 'Another Segment exists with the name: twice' }
-      ]
+      ).errors,
+      warnings: []
     })
+    expect(sandbox.lists('100').map((list) => list.name)).toEqual(['taken', 'fresh', 'twice'])
+  })
+
+  it('refuses per item a segment that is not a contact list, creating the others', async () => {
+    const sandbox = await start({ tenants: [TENANT_A] })
+    const token = await tokenFor(sandbox, TENANT_A)
+
+    const reply = await call(sandbox, 'POST', segmentsPath('/create'), {
+      token,
+      json: {
+        data: [
+          { attributes: { advertiserId: '100', name: 'no-kind' } },
+          { attributes: { advertiserId: '100', name: 'list', contactList: {} } }
+        ]
+      }
+    })
+
+    expect(reply.status).toBe(200)
+    expect(reply.body).toMatchObject({
+      data: [{ type: 'AudienceSegment' }],
+      errors: [{ type: 'validation', code: 'segment-type-not-supported' }]
+    })
+    expect(sandbox.lists('100').map((list) => list.name)).toEqual(['list'])
+  })
+
+  it.each([
+    ['no items', { data: [] }],
+    ['no data at all', {}]
+  ])('answers a create with %s, which the contract allows, with 200 and nothing created', async (_case, json) => {
+    const sandbox = await start()
+    const token = await tokenFor(sandbox)
+
+    const reply = await call(sandbox, 'POST', segmentsPath('/create'), { token, json })
+
+    expect(reply.status).toBe(200)
+    expect(reply.body).toEqual({ data: [], errors: [], warnings: [] })
     expect(sandbox.lists()).toEqual([])
   })
 
@@ -141,15 +192,13 @@ describe('POST audience-segments/create', () => {
     const elsewhere = await create(sandbox, token, { advertiserId: '101', name: 'three' })
 
     expect(refused.status).toBe(400)
-    expect(refused.body).toEqual({
-      errors: [
-        {
-          type: 'validation',
-          code: 'audience-limit-reached',
-          title: 'Advertiser 100 already has the maximum of 2 audiences'
-        }
-      ]
-    })
+    expect(refused.body).toEqual(
+      errorBody(segmentsPath('/create'), {
+        type: 'validation',
+        code: 'audience-limit-reached',
+        title: 'Advertiser 100 already has the maximum of 2 audiences'
+      })
+    )
     expect(elsewhere.status).toBe(200)
     expect(sandbox.lists('100').map((list) => list.name)).toEqual(['one', 'two'])
   })
@@ -177,47 +226,37 @@ describe('POST audience-segments/create', () => {
     const reply = await create(sandbox, tokenB, { advertiserId: '100', name: 'intruder' })
 
     expect(reply.status).toBe(403)
-    expect(reply.body).toEqual({
-      errors: [
-        {
-          type: 'access-control',
-          code: 'advertiser-access-denied',
-          title: 'The client has no access to advertiser 100'
-        }
-      ]
-    })
+    expect(reply.body).toEqual(
+      errorBody(segmentsPath('/create'), {
+        type: 'access-control',
+        code: 'advertiser-access-denied',
+        title: 'The client has no access to advertiser 100'
+      })
+    )
     expect(sandbox.lists()).toEqual([])
   })
 
   it.each([
     [
-      'without contactList',
-      { data: [{ attributes: { advertiserId: '12345', name: 'x' } }] },
-      'data.0.attributes.contactList: Invalid input: expected object, received undefined'
+      'without a name',
+      { data: [{ attributes: { advertiserId: '12345', contactList: {} } }] },
+      'data.0.attributes.name: is required'
     ],
     [
-      'with an empty name',
-      { data: [{ attributes: { advertiserId: '12345', name: '', contactList: {} } }] },
-      'data.0.attributes.name: Too small: expected string to have >=1 characters'
+      'with a numeric advertiserId',
+      { data: [{ attributes: { advertiserId: 12345, name: 'x', contactList: {} } }] },
+      'data.0.attributes.advertiserId: must be string'
     ],
-    ['with no items', { data: [] }, 'data: Too small: expected array to have >=1 items']
-  ])('refuses a request %s with 400 invalid-request-body', async (_case, json, detail) => {
+    ['whose data is not a list', { data: { attributes: {} } }, 'data: must be array']
+  ])('refuses a request %s with 400 invalid-request naming the field', async (_case, json, detail) => {
     const sandbox = await start()
     const token = await tokenFor(sandbox)
 
     const reply = await call(sandbox, 'POST', segmentsPath('/create'), { token, json })
 
     expect(reply.status).toBe(400)
-    expect(reply.body).toEqual({
-      errors: [
-        {
-          type: 'validation',
-          code: 'invalid-request-body',
-          title: 'The request body is invalid',
-          detail
-        }
-      ]
-    })
+    expect(reply.body).toEqual(contractRefusal(segmentsPath('/create'), detail))
+    expect(sandbox.lists()).toEqual([])
   })
 })
 
@@ -234,13 +273,43 @@ describe('POST audience-segments/delete', () => {
     expect(reply.status).toBe(200)
     expect(reply.body).toEqual({
       data: [{ id: mine, type: 'AudienceSegment' }],
-      errors: [
+      errors: errorBody(
+        segmentsPath('/delete'),
         { ...AUDIENCE_INVALID, detail: 'Audience segment 999999 was not found' },
         { ...AUDIENCE_INVALID, detail: `Audience segment ${theirs} was not found` }
-      ],
+      ).errors,
       warnings: []
     })
     expect(sandbox.lists().map((list) => list.id)).toEqual([theirs])
+  })
+
+  it('refuses per item an item without an id, one whose id is not a list id (never repeating it), and a read-only list', async () => {
+    const sandbox = await start()
+    const token = await tokenFor(sandbox)
+    const shared = sandbox.addReadOnlyList('12345', 'shared')
+
+    const reply = await call(sandbox, 'POST', segmentsPath('/delete'), {
+      token,
+      json: { data: [{}, { id: 'user@example.com' }, { id: shared }] }
+    })
+
+    expect(reply.status).toBe(200)
+    expect(reply.body).toEqual({
+      data: [],
+      errors: errorBody(
+        segmentsPath('/delete'),
+        { ...AUDIENCE_INVALID, detail: 'An item has no id' },
+        { ...AUDIENCE_INVALID, detail: 'An audience segment was not found' },
+        {
+          type: 'access-control',
+          code: 'audience-read-only',
+          title: 'This audience is read-only: its users cannot be changed through the API',
+          detail: `Audience segment ${shared} is read-only`
+        }
+      ).errors,
+      warnings: []
+    })
+    expect(sandbox.lists().map((list) => list.id)).toEqual([shared])
   })
 
   it('leaves a deleted list unreachable: amending it answers 404 audience-invalid', async () => {
@@ -252,7 +321,7 @@ describe('POST audience-segments/delete', () => {
     const reply = await amend(sandbox, token, id, amendment('add', ['user@example.com']))
 
     expect(reply.status).toBe(404)
-    expect(reply.body).toEqual({ errors: [AUDIENCE_INVALID] })
+    expect(reply.body).toEqual(errorBody(segmentsPath(`/${id}/contact-list`), AUDIENCE_INVALID))
   })
 })
 
@@ -267,7 +336,7 @@ describe('deleteList(), as if someone deleted the list in Criteo', () => {
     const reply = await amend(sandbox, token, id, amendment('add', ['user@example.com']))
 
     expect(reply.status).toBe(404)
-    expect(reply.body).toEqual({ errors: [AUDIENCE_INVALID] })
+    expect(reply.body).toEqual(errorBody(segmentsPath(`/${id}/contact-list`), AUDIENCE_INVALID))
     expect(sandbox.lists()).toEqual([])
     expect(() => sandbox.members(id)).toThrow(`The sandbox holds no list ${id}`)
   })

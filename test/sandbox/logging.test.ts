@@ -19,7 +19,7 @@ describe('log option', () => {
 
     expect(lines).toEqual([
       'POST /oauth2/token 200',
-      `POST ${segmentsPath('/create')} 200 created=1`,
+      `POST ${segmentsPath('/create')} 200 created=1 refused=0`,
       `PATCH ${segmentsPath(`/${listId}/contact-list`)} 200 identifiers=3 valid=2 invalid=1`,
       `GET ${segmentsPath(`/${listId}/contact-list/statistics`)} 200 identifiers=2`,
       `POST ${segmentsPath('/search')} 200 items=1 totalItems=1`,
@@ -46,7 +46,7 @@ describe('log option', () => {
     await call(sandbox, 'GET', '/lookup/someone@example.com', { token })
     await amend(sandbox, token, 'someone@example.com', amendment('add', ['x@example.com']))
 
-    expect(lines.slice(1)).toEqual(['GET (unknown path) 404', `PATCH ${segmentsPath('/{id}/contact-list')} 404`])
+    expect(lines.slice(1)).toEqual(['GET (unknown path) 404', `PATCH ${segmentsPath('/{id}/contact-list')} 400`])
   })
 
   it('logs nothing by default', async () => {

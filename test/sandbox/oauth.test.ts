@@ -1,31 +1,25 @@
 import { DEFAULT_TENANT, DEFAULT_TOKEN_TTL_SECONDS } from '../../src/sandbox'
-import { call, fakeClock, requestToken, sandboxes, segmentsPath, tokenFor } from './helpers'
+import { call, errorBody, fakeClock, requestToken, sandboxes, segmentsPath, tokenFor } from './helpers'
 
 const start = sandboxes()
 const SEARCH = segmentsPath('/search')
 const SEARCH_ALL = { data: { attributes: {} } }
 
-const INVALID_CREDENTIALS = {
-  errors: [{ type: 'authentication', code: 'invalid-client-credentials', title: 'Client credentials are invalid' }]
-}
-const TOKEN_INVALID = {
-  errors: [
-    {
-      type: 'authorization',
-      code: 'authorization-token-invalid',
-      title: 'The bearer token is missing, unknown or revoked; request a new one'
-    }
-  ]
-}
-const TOKEN_EXPIRED = {
-  errors: [
-    {
-      type: 'authorization',
-      code: 'authorization-token-expired',
-      title: 'The bearer token has expired; request a new one'
-    }
-  ]
-}
+const INVALID_CREDENTIALS = errorBody('/oauth2/token', {
+  type: 'authentication',
+  code: 'invalid-client-credentials',
+  title: 'Client credentials are invalid'
+})
+const TOKEN_INVALID = errorBody(SEARCH, {
+  type: 'authorization',
+  code: 'authorization-token-invalid',
+  title: 'The bearer token is missing, unknown or revoked; request a new one'
+})
+const TOKEN_EXPIRED = errorBody(SEARCH, {
+  type: 'authorization',
+  code: 'authorization-token-expired',
+  title: 'The bearer token has expired; request a new one'
+})
 
 function credentials(overrides: Record<string, string> = {}): Record<string, string> {
   return {
@@ -95,15 +89,13 @@ describe('POST /oauth2/token', () => {
     const reply = await requestToken(sandbox, form)
 
     expect(reply.status).toBe(400)
-    expect(reply.body).toEqual({
-      errors: [
-        {
-          type: 'authentication',
-          code: 'unsupported-grant-type',
-          title: 'Only the client_credentials grant type is supported'
-        }
-      ]
-    })
+    expect(reply.body).toEqual(
+      errorBody('/oauth2/token', {
+        type: 'authentication',
+        code: 'unsupported-grant-type',
+        title: 'Only the client_credentials grant type is supported'
+      })
+    )
   })
 })
 
@@ -125,13 +117,9 @@ describe('bearer tokens on API calls', () => {
     const sandbox = await start()
     const token = await tokenFor(sandbox)
 
-    const response = await fetch(sandbox.url + SEARCH, {
-      method: 'POST',
-      headers: { authorization: `bEaReR ${token}` },
-      body: JSON.stringify(SEARCH_ALL)
-    })
+    const reply = await call(sandbox, 'POST', SEARCH, { authorization: `bEaReR ${token}`, json: SEARCH_ALL })
 
-    expect(response.status).toBe(200)
+    expect(reply.status).toBe(200)
   })
 
   it('accepts a token until its lifetime ends, then answers authorization-token-expired', async () => {

@@ -1,9 +1,10 @@
 import { DEFAULT_API_VERSION, UNKNOWN_API_VERSION_STATUS } from '../../src/sandbox'
-import { call, sandboxes, segmentsPath, tokenFor } from './helpers'
+import { call, errorBody, sandboxes, segmentsPath, tokenFor } from './helpers'
 
 const start = sandboxes()
 
-const ROUTE_NOT_FOUND = { errors: [{ type: 'validation', code: 'route-not-found', title: 'No such endpoint' }] }
+// An unknown path may hold anything a client put in it, so the error's instance does not repeat it.
+const ROUTE_NOT_FOUND = errorBody('/', { type: 'validation', code: 'route-not-found', title: 'No such endpoint' })
 
 describe('routing', () => {
   it('serves on an ephemeral loopback port and gives its url without a trailing slash', async () => {
@@ -24,15 +25,13 @@ describe('routing', () => {
 
     expect(UNKNOWN_API_VERSION_STATUS).toBe(404)
     expect(reply.status).toBe(UNKNOWN_API_VERSION_STATUS)
-    expect(reply.body).toEqual({
-      errors: [
-        {
-          type: 'validation',
-          code: 'api-version-not-found',
-          title: `This API version is not served; use ${DEFAULT_API_VERSION}`
-        }
-      ]
-    })
+    expect(reply.body).toEqual(
+      errorBody('/', {
+        type: 'validation',
+        code: 'api-version-not-found',
+        title: `This API version is not served; use ${DEFAULT_API_VERSION}`
+      })
+    )
   })
 
   it('serves the version given in apiVersion, and only that one', async () => {
@@ -75,27 +74,34 @@ describe('routing', () => {
     const reply = await call(sandbox, 'POST', segmentsPath('/search'), { token, rawBody: '{"data": ' })
 
     expect(reply.status).toBe(400)
-    expect(reply.body).toEqual({
-      errors: [{ type: 'validation', code: 'invalid-json', title: 'The request body is not valid JSON' }]
-    })
+    expect(reply.body).toEqual(
+      errorBody(segmentsPath('/search'), {
+        type: 'validation',
+        code: 'invalid-json',
+        title: 'The request body is not valid JSON'
+      })
+    )
+    expect(sandbox.requestCounts().refusedByContract).toBe(1)
   })
 
-  it('answers a missing body with 400 invalid-request-body naming what is wrong', async () => {
-    const sandbox = await start()
-    const token = await tokenFor(sandbox)
+  it.each(['/create', '/search', '/delete'])(
+    'answers a missing body on %s with 400 invalid-request naming the body, as the contract requires one',
+    async (action) => {
+      const sandbox = await start()
+      const token = await tokenFor(sandbox)
 
-    const reply = await call(sandbox, 'POST', segmentsPath('/create'), { token })
+      const reply = await call(sandbox, 'POST', segmentsPath(action), { token })
 
-    expect(reply.status).toBe(400)
-    expect(reply.body).toEqual({
-      errors: [
-        {
+      expect(reply.status).toBe(400)
+      expect(reply.body).toEqual(
+        errorBody(segmentsPath(action), {
           type: 'validation',
-          code: 'invalid-request-body',
-          title: 'The request body is invalid',
-          detail: 'body: Invalid input: expected object, received undefined'
-        }
-      ]
-    })
-  })
+          code: 'invalid-request',
+          title: "The request does not follow Criteo's API contract",
+          detail: 'body: is required'
+        })
+      )
+      expect(sandbox.requestCounts().refusedByContract).toBe(1)
+    }
+  )
 })

@@ -2,6 +2,8 @@ import { Sandbox } from '../../src/sandbox'
 import {
   call,
   CLOCK_START,
+  contractRefusal,
+  errorBody,
   createList,
   createRequest,
   fakeClock,
@@ -58,6 +60,7 @@ describe('POST audience-segments/search', () => {
             name: 'first_time_shopper',
             description: 'Engage audience',
             type: 'ContactList',
+            contactList: { isReadOnly: false },
             createdAt: new Date(CLOCK_START).toISOString(),
             updatedAt: new Date(CLOCK_START).toISOString()
           }
@@ -98,21 +101,96 @@ describe('POST audience-segments/search', () => {
   })
 
   it.each([
-    ['?limit=101', 'limit must be between 1 and 100'],
-    ['?limit=0', 'limit must be between 1 and 100'],
-    ['?limit=ten', 'limit must be a non-negative integer'],
-    ['?limit=-1', 'limit must be a non-negative integer'],
-    ['?offset=-5', 'offset must be a non-negative integer'],
-    ['?offset=1.5', 'offset must be a non-negative integer']
-  ])('refuses %s with 400 invalid-paging', async (query, detail) => {
+    ['?limit=101', 'query parameter limit: must be <= 100'],
+    ['?limit=ten', 'query parameter limit: must be integer'],
+    ['?limit=-1', 'query parameter limit: must be >= 0'],
+    ['?offset=1.5', 'query parameter offset: must be integer'],
+    ['?limit=1&limit=2', 'query parameter limit: must be integer']
+  ])('refuses %s with 400 invalid-request naming the parameter, as the contract does', async (query, detail) => {
     const sandbox = await start()
     const token = await tokenFor(sandbox)
 
     const reply = await search(sandbox, token, query)
 
     expect(reply.status).toBe(400)
-    expect(reply.body).toEqual({
-      errors: [{ type: 'validation', code: 'invalid-paging', title: 'limit or offset is out of range', detail }]
+    expect(reply.body).toEqual(contractRefusal(segmentsPath('/search'), detail))
+  })
+
+  it('accepts ?limit=0, which the contract allows, with an empty page and the total', async () => {
+    const sandbox = await start({ tenants: [TENANT_A] })
+    const token = await tokenFor(sandbox, TENANT_A)
+    await createMany(sandbox, token, '100', 'list', 3)
+
+    const reply = await search(sandbox, token, '?limit=0')
+
+    expect(reply.status).toBe(200)
+    expect(names(reply)).toEqual([])
+    expect((reply.body as { meta: unknown }).meta).toEqual({ totalItems: 3, limit: 0, offset: 0 })
+  })
+
+  it('reads a negative offset, which the contract does not forbid, as 0', async () => {
+    const sandbox = await start({ tenants: [TENANT_A] })
+    const token = await tokenFor(sandbox, TENANT_A)
+    await createMany(sandbox, token, '100', 'list', 2)
+
+    const reply = await search(sandbox, token, '?offset=-5')
+
+    expect(names(reply)).toEqual(['list-1', 'list-2'])
+    expect((reply.body as { meta: unknown }).meta).toEqual({ totalItems: 2, limit: 50, offset: 0 })
+  })
+
+  it('refuses a segment type in the wrong case, which the contract enumerates exactly', async () => {
+    const sandbox = await start()
+    const token = await tokenFor(sandbox)
+
+    const reply = await search(sandbox, token, '', { audienceSegmentTypes: ['contactlist'] })
+
+    expect(reply.status).toBe(400)
+    expect(reply.body).toEqual(
+      contractRefusal(
+        segmentsPath('/search'),
+        'data.attributes.audienceSegmentTypes.0: must be one of ' +
+          'Unknown, InMarket, Prospecting, ContactList, Location, Behavioral, Retargeting, Lookalike'
+      )
+    )
+  })
+
+  it('finds lists by audienceSegmentIds, ANDed with the other filters, and never shows another tenant its list', async () => {
+    const sandbox = await start({ tenants: [TENANT_A, TENANT_B] })
+    const token = await tokenFor(sandbox, TENANT_A)
+    const on100 = await createList(sandbox, token, '100', 'on-100')
+    const on101 = await createList(sandbox, token, '101', 'on-101')
+    await createList(sandbox, token, '101', 'other-101')
+    const foreign = await createList(sandbox, await tokenFor(sandbox, TENANT_B), '200', 'b-list')
+
+    const byId = await search(sandbox, token, '', { audienceSegmentIds: [on101] })
+    const byIds = await search(sandbox, token, '', { audienceSegmentIds: [on100, on101] })
+    const idAndAdvertiser = await search(sandbox, token, '', { audienceSegmentIds: [on100], advertiserIds: ['101'] })
+    const idAndType = await search(sandbox, token, '', {
+      audienceSegmentIds: [on101],
+      audienceSegmentTypes: ['Lookalike']
+    })
+    const foreignId = await search(sandbox, token, '', { audienceSegmentIds: [foreign] })
+    const unknownId = await search(sandbox, token, '', { audienceSegmentIds: ['999999'] })
+
+    expect(names(byId)).toEqual(['on-101'])
+    expect((byId.body as { meta: unknown }).meta).toEqual({ totalItems: 1, limit: 50, offset: 0 })
+    expect(names(byIds)).toEqual(['on-100', 'on-101'])
+    expect(names(idAndAdvertiser)).toEqual([])
+    expect(names(idAndType)).toEqual([])
+    expect(names(foreignId)).toEqual([])
+    expect(names(unknownId)).toEqual([])
+  })
+
+  it('shows a read-only list with contactList.isReadOnly true', async () => {
+    const sandbox = await start({ tenants: [TENANT_A] })
+    const token = await tokenFor(sandbox, TENANT_A)
+    const shared = sandbox.addReadOnlyList('100', 'shared')
+
+    const reply = await search(sandbox, token, '', { audienceSegmentIds: [shared] })
+
+    expect(reply.body).toMatchObject({
+      data: [{ id: shared, attributes: { name: 'shared', contactList: { isReadOnly: true } } }]
     })
   })
 
@@ -153,14 +231,12 @@ describe('POST audience-segments/search', () => {
     const reply = await search(sandbox, tokenB, '', { advertiserIds: ['200', '100'] })
 
     expect(reply.status).toBe(403)
-    expect(reply.body).toEqual({
-      errors: [
-        {
-          type: 'access-control',
-          code: 'advertiser-access-denied',
-          title: 'The client has no access to advertiser 100'
-        }
-      ]
-    })
+    expect(reply.body).toEqual(
+      errorBody(segmentsPath('/search'), {
+        type: 'access-control',
+        code: 'advertiser-access-denied',
+        title: 'The client has no access to advertiser 100'
+      })
+    )
   })
 })

@@ -37,7 +37,7 @@ describe('stateFile', () => {
 
     expect(second.lists()).toEqual([
       ...listsBefore,
-      { id: nextId, advertiserId: '12345', name: 'another', description: '', size: 0 }
+      { id: nextId, advertiserId: '12345', name: 'another', description: '', readOnly: false, size: 0 }
     ])
     expect(second.members(listId)).toEqual([sha256('user@example.com')])
     expect(second.members(listId, 'madid')).toEqual(['device-1'])
@@ -56,7 +56,21 @@ describe('stateFile', () => {
       json: { data: [{ attributes: { advertiserId: '12345', name: 'first_time_shopper', contactList: {} } }] }
     })
 
-    expect(reply.status).toBe(400)
+    expect(reply.status).toBe(200)
+    expect(reply.body).toMatchObject({ data: [], errors: [{ code: 'name-must-be-unique' }] })
+  })
+
+  it('keeps a read-only list read-only across a restart', async () => {
+    const stateFile = stateFilePath()
+    const first = await start({ stateFile })
+    const shared = first.addReadOnlyList('12345', 'shared')
+    await first.close()
+
+    const second = await start({ stateFile })
+    const reply = await amend(second, await tokenFor(second), shared, amendment('add', ['user@example.com']))
+
+    expect(second.lists()).toMatchObject([{ id: shared, readOnly: true }])
+    expect(reply.status).toBe(403)
   })
 
   it('does not carry tokens over: a token of the first sandbox is invalid in the second', async () => {
@@ -82,6 +96,50 @@ describe('stateFile', () => {
 
     expect(second.lists().map((list) => list.name)).toEqual(['saved-early'])
     expect((await call(first, 'POST', segmentsPath('/search'), { token, json: { data: {} } })).status).toBe(200)
+  })
+
+  it('writes the file readable by its owner only (0600): it holds raw identifiers', async () => {
+    const stateFile = stateFilePath()
+    const sandbox = await start({ stateFile })
+    const token = await tokenFor(sandbox)
+    const listId = await createList(sandbox, token, '12345', 'devices')
+    await amend(sandbox, token, listId, amendment('add', ['AEBE52E7-03EE-455A-B3C4-E57283966239'], 'madid'))
+
+    await sandbox.close()
+
+    expect((await fs.stat(stateFile)).mode & 0o777).toBe(0o600)
+    expect(await fs.readFile(stateFile, 'utf8')).toContain('AEBE52E7-03EE-455A-B3C4-E57283966239')
+  })
+
+  it('makes a state file that was readable by others owner-only at the next save', async () => {
+    const stateFile = stateFilePath()
+    await (await start({ stateFile })).close()
+    await fs.chmod(stateFile, 0o644)
+
+    const sandbox = await start({ stateFile })
+    await createList(sandbox, await tokenFor(sandbox), '12345', 'list')
+    await sandbox.close()
+
+    expect((await fs.stat(stateFile)).mode & 0o777).toBe(0o600)
+  })
+
+  it('writes the temporary file owner-only too, before it replaces the state file', async () => {
+    const stateFile = stateFilePath()
+    const sandbox = await start({ stateFile })
+    const modes: number[] = []
+    const rename = fs.rename.bind(fs)
+    const spy = jest.spyOn(fs, 'rename').mockImplementation(async (from, to) => {
+      modes.push((await fs.stat(from)).mode & 0o777)
+      return rename(from, to)
+    })
+
+    try {
+      await sandbox.saveState()
+    } finally {
+      spy.mockRestore()
+    }
+
+    expect(modes).toEqual([0o600])
   })
 
   it('starts empty when the file does not exist yet', async () => {

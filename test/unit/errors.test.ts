@@ -1,33 +1,90 @@
 import { InvalidAuthenticationError, RetryableError, IntegrationError } from '@segment/actions-core'
-import { criteoError, networkError, tokenError } from '../../src/destinations/criteo-audiences/criteo/errors'
+import {
+  criteoError,
+  isRetryable,
+  networkError,
+  problemError,
+  reportedStatus,
+  segmentRetries,
+  STATUS_POLICY,
+  tokenError
+} from '../../src/destinations/criteo-audiences/criteo/errors'
+import { redactorFor } from '../../src/destinations/criteo-audiences/criteo/redact'
 
-const body = (code: string, title: string) => ({ errors: [{ type: 'x', code, title }] })
+const body = (code: string, title: string) => ({ errors: [{ type: 'validation', code, title }] })
 
-describe('criteoError: what a failed call becomes', () => {
+describe("what Segment retries (Twilio Segment's retry logic for HTTP status codes)", () => {
   it.each([
-    [429, RetryableError, 429],
-    [408, RetryableError, 408],
-    [500, RetryableError, 500],
-    [502, RetryableError, 502],
-    [503, RetryableError, 503],
-    [504, RetryableError, 504],
-    [520, RetryableError, 500],
-    [501, IntegrationError, 501],
-    [401, RetryableError, 503],
-    [400, IntegrationError, 400],
-    [403, IntegrationError, 403],
-    [404, IntegrationError, 404],
-    [410, IntegrationError, 410]
-  ])('HTTP %i → %p with status %i', (status, type, expectedStatus) => {
-    const error = criteoError('Doing it', status, body('some-code', 'Some title'))
-    expect(error).toBeInstanceOf(type)
-    expect((error as { status?: number }).status).toBe(expectedStatus)
+    [408, true],
+    [410, true],
+    [429, true],
+    [460, true],
+    [500, true],
+    [502, true],
+    [503, true],
+    [504, true],
+    [599, true],
+    [501, false],
+    [505, false],
+    [400, false],
+    [401, false],
+    [403, false],
+    [404, false],
+    [409, false],
+    [423, false],
+    [426, false]
+  ])('status %i: retried %p', (status, retried) => {
+    expect(segmentRetries(status)).toBe(retried)
+  })
+})
+
+describe('STATUS_POLICY: what a Criteo answer is reported as, row by row', () => {
+  it.each([
+    // Criteo answers, we report, errortype, Segment retries it
+    [429, 429, 'RETRYABLE_ERROR', true],
+    [408, 408, 'RETRYABLE_ERROR', true],
+    [423, 503, 'RETRYABLE_ERROR', true],
+    [401, 503, 'RETRYABLE_ERROR', true],
+    [410, 426, 'UPGRADE_REQUIRED', false],
+    [501, 501, 'NOT_IMPLEMENTED', false],
+    [505, 505, 'HTTP_VERSION_NOT_SUPPORTED', false],
+    [500, 500, 'RETRYABLE_ERROR', true],
+    [502, 502, 'RETRYABLE_ERROR', true],
+    [503, 503, 'RETRYABLE_ERROR', true],
+    [504, 504, 'RETRYABLE_ERROR', true],
+    [507, 507, 'RETRYABLE_ERROR', true],
+    [520, 500, 'RETRYABLE_ERROR', true],
+    [460, 503, 'RETRYABLE_ERROR', true],
+    [400, 400, 'BAD_REQUEST', false],
+    [403, 403, 'FORBIDDEN', false],
+    [404, 404, 'NOT_FOUND', false],
+    [409, 409, 'CONFLICT', false],
+    [422, 422, 'UNPROCESSABLE_ENTITY', false],
+    [302, 502, 'RETRYABLE_ERROR', true]
+  ])('HTTP %i is reported as %i %s (Segment retries: %p)', (answer, status, errortype, retried) => {
+    const error = criteoError('Doing it', answer, body('some-code', 'Some title'))
+    expect(reportedStatus(error)).toEqual({ status, errortype })
+    expect(segmentRetries(status)).toBe(retried)
     expect(error.message).toMatch(
-      new RegExp(`^Doing it failed: Criteo answered HTTP ${status} some-code: Some title\\.`)
+      new RegExp(`^Doing it failed: Criteo answered HTTP ${answer} some-code: Some title\\.`)
     )
   })
 
-  it("gives a 403 and other 4xx a non-retryable code carrying Criteo's code and title", () => {
+  it('reports every status Criteo could answer with a status Segment treats as the policy means', () => {
+    for (let answer = 100; answer <= 599; answer++) {
+      if (answer >= 200 && answer < 300) continue
+      const rule = STATUS_POLICY.find((candidate) => candidate.matches(answer))
+      const error = criteoError('X', answer, undefined)
+      const { status } = reportedStatus(error)
+      expect({ answer, retried: segmentRetries(status) }).toEqual({ answer, retried: rule?.report(answer).retry })
+      expect({ answer, retryable: error instanceof RetryableError }).toEqual({
+        answer,
+        retryable: rule?.report(answer).retry
+      })
+    }
+  })
+
+  it("gives a 403 a non-retryable code carrying Criteo's code and title", () => {
     const error = criteoError(
       'Adding users',
       403,
@@ -35,6 +92,13 @@ describe('criteoError: what a failed call becomes', () => {
     ) as IntegrationError
     expect(error.code).toBe('FORBIDDEN')
     expect(error.message).toBe('Adding users failed: Criteo answered HTTP 403 audience-invalid: Audience is not found.')
+  })
+
+  it('keeps the code of an error whose title is null', () => {
+    const error = criteoError('X', 404, {
+      errors: [{ type: 'validation', code: 'audience-invalid', title: null, instance: '/x' }]
+    })
+    expect(error.message).toBe('X failed: Criteo answered HTTP 404 audience-invalid.')
   })
 
   it('says a 429 will be retried even without rate-limit headers', () => {
@@ -48,10 +112,74 @@ describe('criteoError: what a failed call becomes', () => {
       'X failed: Criteo answered HTTP 410. Criteo API version 2026-07 is retired; this destination must be updated.'
     )
   })
+})
 
-  it('never repeats an email address Criteo echoes in its title', () => {
-    const error = criteoError('X', 400, body('bad', 'Identifier ann@example.com is invalid'))
-    expect(error.message).toBe('X failed: Criteo answered HTTP 400 bad: Identifier [redacted] is invalid.')
+describe('problemError: an error inside a 2xx, by its type', () => {
+  it.each([
+    ['quota', 429, 'RETRYABLE_ERROR'],
+    ['availability', 503, 'RETRYABLE_ERROR'],
+    ['authentication', 503, 'RETRYABLE_ERROR'],
+    ['authorization', 503, 'RETRYABLE_ERROR'],
+    ['access-control', 403, 'FORBIDDEN'],
+    ['validation', 400, 'BAD_REQUEST'],
+    ['deprecation', 400, 'BAD_REQUEST'],
+    [null, 400, 'BAD_REQUEST']
+  ])('type %p is reported as %i %s', (type, status, errortype) => {
+    const error = problemError('Adding users', 200, { type, code: 'some-code', title: 'Some title' })
+    expect(reportedStatus(error)).toEqual({ status, errortype })
+    expect(isRetryable(error)).toBe(segmentRetries(status))
+    expect(error.message).toMatch(
+      /^Adding users failed: Criteo answered HTTP 200 with an error some-code: Some title\./
+    )
+  })
+})
+
+describe("Criteo's titles never carry a secret or an identifier into a message", () => {
+  const secret = 'super-secret-a'
+  const token = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJjbGllbnQtYSJ9.c2lnbmF0dXJl'
+  const sha = 'a'.repeat(64)
+  const madid = '6d92078a-8246-4ba4-ae5b-76104861e7dc'
+  const identityLink = 'XY1005wXyWPB1SgpMUKIpzA0I3UaLEz-2lg6=='
+  const gum = 'gum-ann-0042'
+  const redact = redactorFor({ secrets: [secret, token], identifiers: [sha, madid, identityLink, gum] })
+
+  it.each([
+    ['the client secret', `client_secret ${secret} is invalid`],
+    ['the token', `Token "${token}" expired`],
+    ['a hash it was sent', `Identifier ${sha} is invalid`],
+    ['a hash it was not sent', `Identifier ${'b'.repeat(64)} is invalid`],
+    ['an MD5 hash', `Identifier ${'c'.repeat(32)} is invalid`],
+    ['a madid', `Invalid madid: ${madid}`],
+    ['a madid it was not sent, in capitals', `Invalid madid: ${'6D92078A-8246-4BA4-AE5B-76104861E7DD'}`],
+    ['an identityLink', `identityLink=${identityLink}.`],
+    ['a GUM id', `GUM id '${gum}' unknown`],
+    ['an email', 'Identifier ann@example.com is invalid']
+  ])('redacts %s', (_, title) => {
+    for (const error of [
+      criteoError('X', 400, body('bad', title), undefined, redact),
+      problemError('X', 200, { type: 'validation', code: 'bad', title }, redact)
+    ]) {
+      expect(error.message).toContain('[redacted]')
+      for (const value of [
+        secret,
+        token,
+        sha,
+        'b'.repeat(64),
+        'c'.repeat(32),
+        madid,
+        identityLink,
+        gum,
+        'ann@example.com'
+      ]) {
+        expect(error.message).not.toContain(value)
+      }
+      expect(error.message.toLowerCase()).not.toContain('6d92078a-8246-4ba4-ae5b-76104861e7dd')
+    }
+  })
+
+  it('keeps the rest of the title, cut to a line', () => {
+    expect(redact(`Identifier ${gum} is invalid`)).toBe('Identifier [redacted] is invalid')
+    expect(redact('x'.repeat(5_000))).toBe(`${'x'.repeat(300)}…`)
   })
 })
 

@@ -48,7 +48,12 @@ describe('normalizeEmail', () => {
   it.each([
     ['  Ann@Example.COM ', 'ann@example.com'],
     ['ann@example.com', 'ann@example.com'],
-    ['\nBOB@EXAMPLE.ORG\n', 'bob@example.org']
+    ['\nBOB@EXAMPLE.ORG\n', 'bob@example.org'],
+    ['ann\u200b@example.com', 'ann@example.com'],
+    ['\ufeffann@example.com', 'ann@example.com'],
+    ['\u200dann@example.com\u200f', 'ann@example.com'],
+    ['an\u00adn@example.com', 'ann@example.com'],
+    ['ann@example.com \u2060', 'ann@example.com']
   ])('%j becomes %j, and stays so on a second pass', (raw, expected) => {
     expect(normalizeEmail(raw)).toBe(expected)
     expect(normalizeEmail(normalizeEmail(raw))).toBe(expected)

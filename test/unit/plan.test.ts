@@ -236,6 +236,45 @@ describe('consent', () => {
       emails('a', [h('y@example.com')], [1], [0], 'remove')
     ])
   })
+
+  it.each([
+    ['given, then withdrawn: not sent, both events refused', [true, false], [], [0, 1]],
+    ['withdrawn, then given: added, both events carried', [false, true], [0, 1], []],
+    ['given, withdrawn, given again: added', [true, false, true], [0, 1, 2], []]
+  ])('lets the last add of a user decide the gate: %s', (_, consents, carried, refused) => {
+    const plan = planAmendments(
+      consents.map((consent) => ({ audience_key: 'a', email: 'x@example.com', consent })),
+      { defaultOperation: 'add' }
+    )
+    expect(plan.chunks).toEqual(
+      carried.length === 0
+        ? []
+        : [
+            emails(
+              'a',
+              [h('x@example.com')],
+              carried,
+              carried.map(() => 0)
+            )
+          ]
+    )
+    expect(plan.rejected).toEqual(refused.map((index) => ({ index, reason: NO_CONSENT, kind: 'no-consent' })))
+  })
+
+  it('keeps the other identifiers of an earlier event whose email a later event adds without consent', () => {
+    const IDFA = 'aebe52e7-03ee-455a-b3c4-e57283966239'
+    const plan = planAmendments(
+      [
+        { audience_key: 'a', email: 'x@example.com', madid: IDFA, consent: true },
+        { audience_key: 'a', email: 'x@example.com', consent: false }
+      ],
+      { defaultOperation: 'add' }
+    )
+    expect(plan.chunks.map((chunk) => [chunk.identifierType, chunk.identifiers, chunk.events])).toEqual([
+      ['madid', [IDFA], [0]]
+    ])
+    expect(plan.rejected).toEqual([0, 1].map((index) => ({ index, reason: NO_CONSENT, kind: 'no-consent' })))
+  })
 })
 
 describe('identifier types', () => {

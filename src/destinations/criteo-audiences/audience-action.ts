@@ -1,28 +1,36 @@
-import type { ActionDefinition } from '@segment/actions-core'
+import type { ActionDefinition, SyncModeDefinition } from '@segment/actions-core'
 import type { Settings } from './generated-types'
 import type { Payload } from './addUserToAudience/generated-types'
 import { audienceFields } from './fields'
 import { listIdChoices } from './list-choices'
+import { listHook, ListHookInputs, ListHookOutputs, savedListIdOf } from './list-hook'
 import { gumCallerIdOf } from './identifiers'
-import type { Operation } from './plan'
+import type { AudienceEvent, Operation } from './plan'
 import { syncEvents, toMultiStatus } from './sync'
+import { audienceEventOf, audienceEventsOf, rawEventsOf, RuntimeInput } from './payload'
 
 /**
- * All three actions are this one definition; only their title, subscription and default operation differ. An event
- * that says whether its user entered or exited (Engage's true or false under the audience key) is synced as it says,
- * whichever action receives it; `operation` applies to events that do not say, and without one they are refused.
+ * All three actions are this one definition; only their title, subscription, default operation and (for the sync
+ * action) sync modes differ. An event that says whether its user entered or exited (Engage's true or false under the
+ * audience key, or a Reverse ETL row's change under the mapping's sync mode, as actions-core reads them) is synced as
+ * it says, whichever action receives it; `operation` applies to events that do not say, and without one they are
+ * refused. What Engage puts in an event where the mapping leaves a field empty is read from the event itself
+ * (`payload.ts`), and a list saved with the mapping (its hook) takes every event of the mapping.
  */
 export function audienceAction(
   operation: Operation | undefined,
-  meta: { title: string; description: string; defaultSubscription: string }
-): ActionDefinition<Settings, Payload> {
+  meta: { title: string; description: string; defaultSubscription: string; syncMode?: SyncModeDefinition }
+): ActionDefinition<Settings, Payload, unknown, ListHookInputs, ListHookOutputs> {
   return {
     ...meta,
     fields: audienceFields,
     dynamicFields: { list_id: listIdChoices },
-    perform: async (request, { settings, payload, audienceMembership }) => {
+    hooks: { retlOnMappingSave: listHook, onMappingSave: listHook },
+    perform: async (request, data) => {
+      const { settings, payload, audienceMembership, hookOutputs } = data
+      const event = audienceEventOf(payload, (data as RuntimeInput).rawData, savedListIdOf(hookOutputs))
       const outcome = (
-        await syncEvents(request, settings, [payload], {
+        await syncEvents(request, settings, [event], {
           defaultOperation: operation,
           membership: [audienceMembership],
           gumCallerId: gumCallerIdOf(settings.gum_caller_id)
@@ -31,8 +39,10 @@ export function audienceAction(
       if (!outcome.ok) throw outcome.error
       return outcome.body
     },
-    performBatch: async (request, { settings, payload, audienceMembership }) => {
-      const outcomes = await syncEvents(request, settings, payload, {
+    performBatch: async (request, data) => {
+      const { settings, audienceMembership } = data
+      const events = batchEventsOf(data)
+      const outcomes = await syncEvents(request, settings, events, {
         defaultOperation: operation,
         membership: audienceMembership,
         gumCallerId: gumCallerIdOf(settings.gum_caller_id)
@@ -40,4 +50,14 @@ export function audienceAction(
       return toMultiStatus(outcomes)
     }
   }
+}
+
+/**
+ * What `performBatch` syncs for the events of a batch: each payload with what Engage put in its event where the mapping
+ * left a field empty, and the list saved with the mapping. npm start's runner reads batches through this too, to know
+ * before sending what each event will send (src/cli/windows.ts).
+ */
+export function batchEventsOf(data: { payload: readonly Payload[]; hookOutputs?: unknown }): AudienceEvent[] {
+  const raws = rawEventsOf(data as RuntimeInput, data.payload.length)
+  return audienceEventsOf(data.payload, raws, savedListIdOf(data.hookOutputs))
 }

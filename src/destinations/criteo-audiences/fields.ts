@@ -1,40 +1,45 @@
 import type { InputField } from '@segment/actions-core'
-import { DEFAULT_BATCH_SIZE } from './limits'
+import { DEFAULT_BATCH_SIZE, MAX_IDENTIFIERS_PER_AMENDMENT } from './limits'
 
-/** Fields shared by every action: they differ only in the operation they send by default. */
+/**
+ * Fields shared by every action: they differ only in the operation they send by default.
+ *
+ * The defaults are plain paths that Engage's Track events always fill, and nothing else: actions-core reads each path
+ * of a mapping anew for every event, at about a microsecond and a kilobyte of garbage apiece, and deletes from the
+ * payload every key that comes out empty, which makes each payload a slow object for the rest of its life. So the
+ * fallbacks for Identify events (the computation key, traits.email), the device's advertising id and the list Engage
+ * linked are read from the event by the destination itself, where the field is empty (`payload.ts`), and cost
+ * nothing when the event has none (BENCHMARKS.md, side by side).
+ */
 export const audienceFields: Record<string, InputField> = {
   audience_key: {
     label: 'Audience key',
     description:
-      'The Engage audience key. Users are synced to the Criteo contact list with exactly this name, which is created the first time it is needed. Not used when a Criteo list is chosen below, or when Engage linked the audience to a list.',
+      "The Engage audience key. Users are synced to the Criteo contact list with exactly this name, which is created the first time it is needed. By default the event's properties.audience_key (Track events); where the field is empty, as in Identify events, the destination uses the audience's computation key (context.personas.computation_key). Not used when a Criteo list is chosen below, or when Engage linked the audience to a list (context.personas.external_audience_id).",
     type: 'string',
-    default: {
-      '@if': {
-        blank: { '@path': '$.properties.audience_key' },
-        then: { '@path': '$.properties.audience_key' },
-        else: { '@path': '$.context.personas.computation_key' }
-      }
-    }
+    default: { '@path': '$.properties.audience_key' }
   },
   email: {
     label: 'Email',
     description:
-      "The user's email address, or its SHA-256 hash. An event without a valid one is reported as not synced, and the rest of its batch goes on.",
+      "The user's email address, or its SHA-256 hash. By default the event's context.traits.email (Track events); where the field is empty, as in Identify events, the destination uses traits.email. An event without a valid one is reported as not synced, and the rest of its batch goes on.",
     type: 'string',
-    default: {
-      '@if': {
-        blank: { '@path': '$.context.traits.email' },
-        then: { '@path': '$.context.traits.email' },
-        else: { '@path': '$.traits.email' }
-      }
-    }
+    // Segment's flag for fields that carry personal data to be hashed: its UI and data controls treat them so.
+    category: 'hashedPII',
+    default: { '@path': '$.context.traits.email' }
   },
   madid: {
     label: 'Mobile advertising ID',
     description:
-      "The device's IDFA (iOS) or AAID (Android), synced as its own identifier type. Sent lowercased and never hashed. An all-zero id (ad tracking limited) is skipped.",
-    type: 'string',
-    default: { '@path': '$.context.device.advertisingId' }
+      "The device's IDFA (iOS) or AAID (Android), synced as its own identifier type. Leave it empty to use the event's own (context.device.advertisingId), when it has one. Sent lowercased and never hashed. An all-zero id (ad tracking limited) is skipped.",
+    type: 'string'
+  },
+  use_device_advertising_id: {
+    label: "Sync the device's advertising ID",
+    description:
+      "When the Mobile advertising ID field is empty, sync the event's own device advertising id (context.device.advertisingId). Turn off to sync mobile advertising ids only from the field above.",
+    type: 'boolean',
+    default: true
   },
   identity_link: {
     label: 'identityLink',
@@ -55,14 +60,6 @@ export const audienceFields: Record<string, InputField> = {
     type: 'string',
     dynamic: true
   },
-  external_audience_id: {
-    label: 'Linked Criteo list',
-    description:
-      'The Criteo list Engage linked to the audience when it was connected to this destination. When present, users go straight to that list.',
-    type: 'string',
-    default: { '@path': '$.context.personas.external_audience_id' },
-    unsafe_hidden: true
-  },
   consent: {
     label: 'Consent',
     description:
@@ -81,7 +78,9 @@ export const audienceFields: Record<string, InputField> = {
     label: 'Enable batching',
     description: 'Send events to Criteo in batches: one request per audience for up to 50,000 users.',
     type: 'boolean',
-    default: true
+    default: true,
+    // Batches are how this destination spares Criteo's rate limit: an admin cannot turn them off.
+    readOnly: true
   },
   batch_size: {
     label: 'Batch size',
@@ -89,6 +88,8 @@ export const audienceFields: Record<string, InputField> = {
     type: 'number',
     default: DEFAULT_BATCH_SIZE,
     minimum: 1,
+    // A batch's identifiers of one list and type fit one amendment; larger batches are still cut (plan.ts).
+    maximum: MAX_IDENTIFIERS_PER_AMENDMENT,
     unsafe_hidden: true
   }
 }

@@ -1,4 +1,5 @@
 import * as crypto from 'crypto'
+import { MAX_LIST_NAME_LENGTH } from './limits'
 
 /** What a raw email field becomes: the identifier to send, or why it cannot be sent. */
 export type PreparedIdentifier = { ok: true; value: string } | { ok: false; reason: string }
@@ -22,6 +23,13 @@ export const GUM_CALLER_ID_MISSING =
 
 export const MISSING_AUDIENCE_KEY =
   'Missing audience key: this event names no Engage audience (properties.audience_key or context.personas.computation_key), and the mapping chooses no Criteo list.'
+/** An audience key names a Criteo list, and list names have a length limit (`MAX_LIST_NAME_LENGTH`). */
+export function audienceKeyTooLong(length: number): string {
+  return (
+    `Audience key too long: it has ${length} characters, and Criteo list names are at most ${MAX_LIST_NAME_LENGTH}. ` +
+    'Use a shorter Engage audience key, or choose a Criteo list for this mapping.'
+  )
+}
 export const NOT_A_LIST_ID =
   "Not a Criteo list id: the Criteo list field, or the Engage audience's external id, must hold digits only."
 
@@ -29,9 +37,24 @@ const SHA256_HEX = /^[0-9a-f]{64}$/
 // Deliberately loose: one "@", no white space, a dot in the domain. Criteo does the strict check and counts what it rejects.
 const EMAIL_SHAPE = /^[^\s@]+@[^\s@.]+(\.[^\s@.]+)+$/
 
-/** Trim and lowercase: the form Criteo matches on, and the form every hash must be taken of. */
+/**
+ * Invisible format characters (Unicode category Cf: zero-width spaces and joiners, the byte-order mark, soft hyphens,
+ * direction marks). Pasted or exported text picks them up; no identifier holds one on purpose, and a hash taken with
+ * one inside can never match.
+ */
+const INVISIBLE = /\p{Cf}/u
+const EVERY_INVISIBLE = /\p{Cf}/gu
+
+/** A raw identifier without its surrounding white space or any invisible character. */
+export function stripInvisible(raw: string): string {
+  const trimmed = raw.trim()
+  // Checked first: nearly every identifier has none, and the test is cheaper than a replace that changes nothing.
+  return INVISIBLE.test(trimmed) ? trimmed.replace(EVERY_INVISIBLE, '').trim() : trimmed
+}
+
+/** Trimmed, stripped of invisible characters, and lowercased: the form Criteo matches on, and every hash is taken of. */
 export function normalizeEmail(raw: string): string {
-  return raw.trim().toLowerCase()
+  return stripInvisible(raw).toLowerCase()
 }
 
 export function isSha256Hex(value: string): boolean {
@@ -79,7 +102,7 @@ const ZERO_UUID = '00000000-0000-0000-0000-000000000000'
 const OPAQUE_ID = /^\S{1,512}$/
 
 function isAbsent(raw: unknown): boolean {
-  return raw === undefined || raw === null || (typeof raw === 'string' && raw.trim() === '')
+  return raw === undefined || raw === null || (typeof raw === 'string' && stripInvisible(raw) === '')
 }
 
 /**
@@ -89,7 +112,7 @@ function isAbsent(raw: unknown): boolean {
 export function prepareMadid(raw: unknown): PreparedIdentifier | { ok: 'absent'; zeroed?: boolean } {
   if (isAbsent(raw)) return ABSENT
   if (typeof raw !== 'string') return { ok: false, reason: NOT_A_MADID }
-  const value = raw.trim().toLowerCase()
+  const value = stripInvisible(raw).toLowerCase()
   if (!UUID.test(value)) return { ok: false, reason: NOT_A_MADID }
   if (value === ZERO_UUID) return { ok: 'absent', zeroed: true }
   return { ok: true, value }
@@ -99,7 +122,7 @@ export function prepareMadid(raw: unknown): PreparedIdentifier | { ok: 'absent';
 export function prepareOpaqueId(raw: unknown, invalid: string): PreparedOptional {
   if (isAbsent(raw)) return ABSENT
   if (typeof raw !== 'string' && typeof raw !== 'number') return { ok: false, reason: invalid }
-  const value = String(raw).trim()
+  const value = stripInvisible(String(raw))
   return OPAQUE_ID.test(value) ? { ok: true, value } : { ok: false, reason: invalid }
 }
 

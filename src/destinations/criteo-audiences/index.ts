@@ -6,9 +6,26 @@ import removeUserFromAudience from './removeUserFromAudience'
 import syncAudience from './syncAudience'
 import { CriteoClient } from './criteo/client'
 import { assertAdvertiserId } from './sync'
+import { audienceKeyTooLong, isUsableAudienceKey } from './identifiers'
+import { MAX_LIST_NAME_LENGTH } from './limits'
+
+/** The list an audience is linked to is named after its key, or, when Engage gives none, after its name. */
+function listNameFor(computationKey: unknown, audienceName: unknown): string {
+  const name = isUsableAudienceKey(computationKey) ? computationKey : audienceName
+  if (!isUsableAudienceKey(name)) {
+    throw new IntegrationError(
+      'Missing audience name: Engage sent none to name the Criteo list after.',
+      ErrorCodes.BAD_REQUEST,
+      400
+    )
+  }
+  if (name.length > MAX_LIST_NAME_LENGTH)
+    throw new IntegrationError(audienceKeyTooLong(name.length), ErrorCodes.BAD_REQUEST, 400)
+  return name
+}
 
 const destination: AudienceDestinationDefinition<Settings> = {
-  name: 'Criteo Audiences (Actions)',
+  name: 'Criteo Audiences',
   slug: 'actions-criteo-audiences',
   mode: 'cloud',
   description:
@@ -68,22 +85,48 @@ const destination: AudienceDestinationDefinition<Settings> = {
       partnerAction: 'syncAudience',
       mapping: defaultValues(syncAudience.fields),
       type: 'automatic'
+    },
+    // Linked Audiences (audiences built on the warehouse's Data Graph) and Journeys: Segment routes their events to
+    // these by event kind rather than by a subscription.
+    {
+      name: 'Linked Audience entered',
+      partnerAction: 'addUserToAudience',
+      mapping: defaultValues(addUserToAudience.fields),
+      type: 'specificEvent',
+      eventSlug: 'warehouse_audience_entered_track'
+    },
+    {
+      name: 'Linked Audience exited',
+      partnerAction: 'removeUserFromAudience',
+      mapping: defaultValues(removeUserFromAudience.fields),
+      type: 'specificEvent',
+      eventSlug: 'warehouse_audience_exited_track'
+    },
+    {
+      name: 'Linked Audience membership changed',
+      partnerAction: 'syncAudience',
+      mapping: defaultValues(syncAudience.fields),
+      type: 'specificEvent',
+      eventSlug: 'warehouse_audience_membership_changed_identify'
+    },
+    {
+      name: 'Journey step entered',
+      partnerAction: 'addUserToAudience',
+      mapping: defaultValues(addUserToAudience.fields),
+      type: 'specificEvent',
+      eventSlug: 'journeys_step_entered_track'
     }
   ],
   audienceFields: {},
   audienceConfig: {
     mode: { type: 'synced', full_audience_sync: false },
-    // Engage calls this when an audience is connected: the list named after the audience is linked, or created.
-    async createAudience(request, { settings, audienceName }) {
+    // Engage calls this when an audience is connected: the list its events would be synced to by name is linked (found
+    // or created). That name is the audience key, as the events carry it (`computation_key`); the display name Engage
+    // also sends ("VIP Customers") would name another list than the events' ("vip_customers").
+    async createAudience(request, { settings, audienceName, personas }) {
       assertAdvertiserId(settings.advertiser_id)
-      if (typeof audienceName !== 'string' || audienceName.trim() === '') {
-        throw new IntegrationError(
-          'Missing audience name: Engage sent none to name the Criteo list after.',
-          ErrorCodes.BAD_REQUEST,
-          400
-        )
-      }
-      return { externalId: await new CriteoClient(request, settings).listId(audienceName) }
+      const name = listNameFor(personas?.computation_key, audienceName)
+      return { externalId: await new CriteoClient(request, settings).listId(name) }
     },
     // Engage calls this to check that a linked list still exists.
     async getAudience(request, { settings, externalId }) {

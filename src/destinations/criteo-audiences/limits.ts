@@ -29,8 +29,34 @@ export const TOKEN_EXPIRY_MARGIN_SECONDS = 60
  */
 export const AUDIENCE_CACHE_TTL_MS = 60 * 60 * 1000
 
-/** Entries kept per in-memory cache, so one long-lived worker serving many workspaces stays small. */
+/** Tokens and rate-limit states kept, one per set of credentials, so a worker serving many workspaces stays small. */
 export const CACHE_MAX_ENTRIES = 10_000
+
+/**
+ * Lists remembered per advertiser and set of credentials (names batches sync to, ids they chose or Engage linked): as
+ * many as an advertiser can have (Criteo's 1,000 audiences per advertiser, as Braze's Criteo sync quotes it;
+ * unverified at Criteo), so a tenant's own lists never push each other out.
+ */
+export const LISTS_CACHED_PER_TENANT = 1_000
+
+/** Tenants (advertiser and credentials) whose lists are remembered; the least recently used is forgotten first. */
+export const CACHED_TENANTS_MAX = 1_000
+
+/** How long an id found not to be one of the advertiser's lists is believed, so a bad id costs a search a minute. */
+export const MISSING_LIST_CACHE_TTL_MS = 60 * 1000
+
+/**
+ * The longest list name (an audience key) sent to Criteo. Criteo's contract sets no maxLength on a segment's name and
+ * its docs give none; 255 is the common limit of such names elsewhere, and an unverified assumption here.
+ */
+export const MAX_LIST_NAME_LENGTH = 255
+
+/**
+ * Extra amendments one amendment may cost to find out which identifiers Criteo did not take, when its counts say
+ * some were not taken without naming them: each re-sends half of the unaccounted ones (adds and removes are
+ * idempotent), so a few bad identifiers among thousands are found within this many requests.
+ */
+export const MAX_ACCOUNTING_REQUESTS = 8
 
 /**
  * Every request to Criteo gives up after this long and is reported as retryable. An amendment of 50,000 hashed

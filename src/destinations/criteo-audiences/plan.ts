@@ -1,5 +1,6 @@
-import { MAX_IDENTIFIERS_PER_AMENDMENT } from './limits'
+import { MAX_IDENTIFIERS_PER_AMENDMENT, MAX_LIST_NAME_LENGTH } from './limits'
 import {
+  audienceKeyTooLong,
   GUM_CALLER_ID_MISSING,
   isSha256Hex,
   isUsableAudienceKey,
@@ -24,16 +25,25 @@ export type IdentifierType = (typeof IDENTIFIER_TYPES)[number]
 
 /**
  * The Criteo list an event's users go to: the list named after its audience (found or created), a list the admin
- * chose by id in the mapping (checked to belong to the advertiser), or the list Engage linked to the audience
- * (`external_audience_id`, trusted as it is: Engage got it from this destination's `createAudience`).
+ * chose by id in the mapping's field, the list created or picked when the mapping was saved (its hook's output), or
+ * the list Engage linked to the audience (`external_audience_id`). A list given by id is checked to be one of the
+ * advertiser's writable contact lists before anything is sent to it.
  */
 export type ListTarget =
-  { kind: 'name'; name: string } | { kind: 'chosen'; id: string } | { kind: 'engage'; id: string }
+  | { kind: 'name'; name: string }
+  | { kind: 'chosen'; id: string }
+  | { kind: 'saved'; id: string }
+  | { kind: 'engage'; id: string }
+
+/** Where a list given by id came from: its errors say what to do about it. */
+export type ListOrigin = Exclude<ListTarget['kind'], 'name'>
 
 /** The fields of one event that decide what is sent for it. */
 export interface AudienceEvent {
   audience_key?: string
   list_id?: string
+  /** The list created or picked when the mapping was saved (retlOnMappingSave / onMappingSave). */
+  saved_list_id?: string
   external_audience_id?: string
   email?: unknown
   madid?: unknown
@@ -87,7 +97,8 @@ export const UNKNOWN_MEMBERSHIP =
 
 /**
  * A list of integers that grows by doubling: 4 bytes an element where a number array grown by push costs about 30 in
- * memory allocated, which at 200,000 events decides the batch's peak memory (BENCHMARKS.md, large batches).
+ * memory allocated. It still pays: planning allocates about 85 bytes an email less with it (350 against 435), and a
+ * batch of 200,000 peaks about 20 MB lower (BENCHMARKS.md, 4).
  */
 class IntList {
   private data = new Int32Array(64)
@@ -113,13 +124,15 @@ class IntList {
 
 const ADD = 0
 const REMOVE = 1
+/** An add whose consent is false: the identifier is sent neither way, and every event that carried it says so. */
+const NO_CONSENT_ADD = 2
 const OPERATION_CODE = { add: ADD, remove: REMOVE } as const
 
 /** The identifiers of one type for one list: each kept once, with the operation of the last event that carried it. */
 class Group {
   private readonly slotOf = new Map<string, number>()
   readonly values: string[] = []
-  /** By slot: the operation (ADD or REMOVE) of the last event that carried the identifier. */
+  /** By slot: what the last event that carried the identifier says (ADD, REMOVE or NO_CONSENT_ADD). */
   readonly ops = new IntList()
   /** By carrying: the event, and the slot of the identifier it carries, in batch order. */
   readonly events = new IntList()
@@ -130,9 +143,11 @@ class Group {
     readonly type: IdentifierType
   ) {}
 
-  /** Records that event `index` carries `value`, which takes the operation of the last event that carried it. */
-  carry(value: string, index: number, operation: Operation): void {
-    const code = OPERATION_CODE[operation]
+  /**
+   * Records that event `index` carries `value`. The identifier takes what the last event that carried it says: its
+   * operation, and for an add, its consent.
+   */
+  carry(value: string, index: number, code: number): void {
     let slot = this.slotOf.get(value)
     if (slot === undefined) {
       slot = this.values.length
@@ -187,7 +202,7 @@ export function planAmendments(events: readonly AudienceEvent[], options: PlanOp
     }
 
     let groups =
-      isBlank(event.list_id) && isBlank(event.external_audience_id)
+      isBlank(event.list_id) && isBlank(event.saved_list_id) && isBlank(event.external_audience_id)
         ? byName.get(event.audience_key as string)
         : undefined
     if (groups === undefined) {
@@ -206,11 +221,9 @@ export function planAmendments(events: readonly AudienceEvent[], options: PlanOp
       }
     }
 
-    if (operation === 'add' && event.consent === false) {
-      reject(index, NO_CONSENT, 'no-consent')
-      continue
-    }
-
+    // The consent gate is the last event's to decide, like the operation: an add without consent is carried too, so that
+    // it overrides an earlier add of the same user in the batch, and is decided once every event is read.
+    const code = isAddWithoutConsent(event, operation) ? NO_CONSENT_ADD : OPERATION_CODE[operation]
     let sent = 0
     let problems = 0
 
@@ -224,7 +237,7 @@ export function planAmendments(events: readonly AudienceEvent[], options: PlanOp
           hash || isSha256Hex(email.value)
             ? (groups.email ??= new Group(groups.target, 'email'))
             : (groups.emailPlain ??= new Group(groups.target, 'email'))
-        group.carry(email.value, index, operation)
+        group.carry(email.value, index, code)
         sent++
       } else if (email.reason !== MISSING_EMAIL) {
         // An email field of white space only holds no email: the event may still have other identifiers.
@@ -235,23 +248,32 @@ export function planAmendments(events: readonly AudienceEvent[], options: PlanOp
 
     let zeroedMadid = false
     if (event.madid !== undefined || event.identity_link !== undefined || event.gum_id !== undefined) {
-      const others = addOtherIdentifiers(event, groups, index, operation, options.gumCallerId)
+      const others = addOtherIdentifiers(event, groups, index, code, options.gumCallerId)
       sent += others.sent
       for (const reason of others.problems) reject(index, reason)
       problems += others.problems.length
       zeroedMadid = others.zeroedMadid
     }
 
-    if (sent === 0 && problems === 0) reject(index, zeroedMadid ? ZEROED_MADID : NO_IDENTIFIER)
+    if (sent === 0 && problems === 0) {
+      if (code === NO_CONSENT_ADD) reject(index, NO_CONSENT, 'no-consent')
+      else reject(index, zeroedMadid ? ZEROED_MADID : NO_IDENTIFIER)
+    }
   }
 
   const chunks: AmendmentChunk[] = []
+  const withoutConsent = (index: number) => reject(index, NO_CONSENT, 'no-consent')
   for (const groups of inOrder) {
     for (const group of [groups.email, groups.emailPlain, groups.madid, groups.identityLink, groups.gum]) {
-      if (group) chunkGroup(group, maxPerChunk, chunks)
+      if (group) chunkGroup(group, maxPerChunk, chunks, withoutConsent)
     }
   }
   return { rejected, chunks }
+}
+
+/** The consent gate: an add whose Consent field is false sends nothing. A removal goes whatever it says. */
+export function isAddWithoutConsent(event: AudienceEvent, operation: Operation): boolean {
+  return operation === 'add' && event.consent === false
 }
 
 function isBlank(value: unknown): boolean {
@@ -263,7 +285,7 @@ function addOtherIdentifiers(
   event: AudienceEvent,
   groups: TargetGroups,
   index: number,
-  operation: Operation,
+  code: number,
   gumCallerId: number | undefined
 ): { sent: number; problems: string[]; zeroedMadid: boolean } {
   const result = { sent: 0, problems: [] as string[], zeroedMadid: false }
@@ -274,19 +296,17 @@ function addOtherIdentifiers(
   if (event.madid !== undefined) {
     const madid = prepareMadid(event.madid)
     result.zeroedMadid = madid.ok === 'absent' && madid.zeroed === true
-    settle(addOptional(groups, 'madid', madid, index, operation))
+    settle(addOptional(groups, 'madid', madid, index, code))
   }
   if (event.identity_link !== undefined) {
-    settle(
-      addOptional(groups, 'identityLink', prepareOpaqueId(event.identity_link, NOT_AN_IDENTITY_LINK), index, operation)
-    )
+    settle(addOptional(groups, 'identityLink', prepareOpaqueId(event.identity_link, NOT_AN_IDENTITY_LINK), index, code))
   }
   if (event.gum_id !== undefined) {
     const gum = prepareOpaqueId(event.gum_id, NOT_A_GUM_ID)
     settle(
       gum.ok === true && gumCallerId === undefined
         ? GUM_CALLER_ID_MISSING
-        : addOptional(groups, 'gum', gum, index, operation)
+        : addOptional(groups, 'gum', gum, index, code)
     )
   }
   return result
@@ -299,19 +319,19 @@ export function targetKey(target: ListTarget): string {
 
 /** Where an event's users go, or why it names no list. */
 function targetOf(event: AudienceEvent): ListTarget | string {
-  if (event.list_id !== undefined && event.list_id !== null && String(event.list_id).trim() !== '') {
-    const id = String(event.list_id).trim()
-    return /^\d+$/.test(id) ? { kind: 'chosen', id } : NOT_A_LIST_ID
+  // A list chosen in the mapping's field first, then the one saved with the mapping, then the one Engage linked.
+  for (const [kind, value] of [
+    ['chosen', event.list_id],
+    ['saved', event.saved_list_id],
+    ['engage', event.external_audience_id]
+  ] as const) {
+    if (value === undefined || value === null || String(value).trim() === '') continue
+    const id = String(value).trim()
+    return /^\d+$/.test(id) ? { kind, id } : NOT_A_LIST_ID
   }
-  if (
-    event.external_audience_id !== undefined &&
-    event.external_audience_id !== null &&
-    event.external_audience_id !== ''
-  ) {
-    const id = String(event.external_audience_id).trim()
-    return /^\d+$/.test(id) ? { kind: 'engage', id } : NOT_A_LIST_ID
-  }
-  return isUsableAudienceKey(event.audience_key) ? { kind: 'name', name: event.audience_key } : MISSING_AUDIENCE_KEY
+  if (!isUsableAudienceKey(event.audience_key)) return MISSING_AUDIENCE_KEY
+  if (event.audience_key.length > MAX_LIST_NAME_LENGTH) return audienceKeyTooLong(event.audience_key.length)
+  return { kind: 'name', name: event.audience_key }
 }
 
 /** Adds a prepared non-email identifier to its group: 'sent', 'absent', or the reason it was refused. */
@@ -320,21 +340,29 @@ function addOptional(
   type: 'madid' | 'identityLink' | 'gum',
   prepared: PreparedOptional,
   index: number,
-  operation: Operation
+  code: number
 ): string {
   if (prepared.ok === 'absent') return 'absent'
   if (prepared.ok === false) return prepared.reason
   const group = (groups[type] ??= new Group(groups.target, type))
-  group.carry(prepared.value, index, operation)
+  group.carry(prepared.value, index, code)
   return 'sent'
 }
 
-/** Cuts a group into chunks of at most `max` identifiers, one run per operation, and hands each event its place. */
-function chunkGroup(group: Group, max: number, chunks: AmendmentChunk[]): void {
+/**
+ * Cuts a group into chunks of at most `max` identifiers, one run per operation, and hands each event its place. An
+ * identifier whose last event adds it without consent is sent in no chunk: each event that carried it is passed to
+ * `withoutConsent`.
+ */
+function chunkGroup(
+  group: Group,
+  max: number,
+  chunks: AmendmentChunk[],
+  withoutConsent: (index: number) => void
+): void {
   const slotCount = group.values.length
-  const chunkOf = new Int32Array(slotCount)
+  const chunkOf = new Int32Array(slotCount).fill(-1)
   const positionOf = new Int32Array(slotCount)
-  const first = chunks.length
   for (const operation of ['add', 'remove'] as const) {
     const code = OPERATION_CODE[operation]
     let current: AmendmentChunk | undefined
@@ -356,20 +384,15 @@ function chunkGroup(group: Group, max: number, chunks: AmendmentChunk[]): void {
       current.identifiers.push(group.values[slot])
     }
   }
-  // Each chunk's events are counted first, so their two arrays are allocated once at their size instead of grown.
-  const carried = new Int32Array(chunks.length - first)
-  for (let k = 0; k < group.events.length; k++) carried[chunkOf[group.slots.at(k)] - first]++
-  for (let c = first; c < chunks.length; c++) {
-    chunks[c].events = new Array<number>(carried[c - first])
-    chunks[c].positions = new Array<number>(carried[c - first])
-  }
-  const filled = new Int32Array(chunks.length - first)
   for (let k = 0; k < group.events.length; k++) {
     const slot = group.slots.at(k)
-    const c = chunkOf[slot]
-    const at = filled[c - first]++
-    chunks[c].events[at] = group.events.at(k)
-    chunks[c].positions[at] = positionOf[slot]
+    const chunk = chunks[chunkOf[slot]]
+    if (chunk === undefined) {
+      withoutConsent(group.events.at(k))
+      continue
+    }
+    chunk.events.push(group.events.at(k))
+    chunk.positions.push(positionOf[slot])
   }
 }
 

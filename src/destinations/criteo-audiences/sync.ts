@@ -3,12 +3,11 @@ import {
   IntegrationError,
   MultiStatusResponse,
   PayloadValidationError,
-  RetryableError,
-  InvalidAuthenticationError,
   InvalidAudienceMembershipError
 } from '@segment/actions-core'
 import type { RequestClient } from '@segment/actions-core'
-import { AMENDMENT_CONCURRENCY } from './limits'
+import { AMENDMENT_CONCURRENCY, MAX_ACCOUNTING_REQUESTS } from './limits'
+import { Accounting, accountFor } from './accounting'
 import {
   AmendmentChunk,
   AudienceEvent,
@@ -19,13 +18,26 @@ import {
   Rejection,
   targetKey
 } from './plan'
-import { CriteoClient, CriteoCredentials } from './criteo/client'
-import { RateLimitedError } from './criteo/errors'
+import { CriteoClient, CriteoCredentials, settle, Settled } from './criteo/client'
+import { isRetryable, RateLimitedError, reportedStatus } from './criteo/errors'
 
 export const ADVERTISER_ID_NOT_DIGITS =
   'The Advertiser ID must contain only digits: find it in Criteo Commerce Growth under Settings, or in the URL of your advertiser.'
-export const INVALID_IN_CRITEO =
-  'Criteo counted this identifier as invalid and did not add it to the list (reported in its sample of invalid identifiers).'
+
+const OPERATION_DONE = { add: 'added to', remove: 'removed from' } as const
+
+/** An identifier Criteo named in its sample of invalid identifiers. */
+export function invalidInCriteo(operation: Operation): string {
+  return `Criteo counted this identifier as invalid (it is in Criteo's sample of invalid identifiers), so it was not ${OPERATION_DONE[operation]} the list.`
+}
+
+/** An identifier Criteo's counts do not account for, even after the unaccounted ones were sent again in halves. */
+export function notConfirmedByCriteo(operation: Operation): string {
+  return (
+    `Not confirmed by Criteo: its answer did not count this identifier as valid, and did not name it among the invalid ones, so it may not have been ${OPERATION_DONE[operation]} the list. ` +
+    'Check that it is well formed.'
+  )
+}
 
 /** The outcome of one event: sent and accepted, or the error that says why not. */
 export type Outcome =
@@ -77,9 +89,16 @@ export async function syncEvents(
   if (chunks.length > 0) {
     const client = new CriteoClient(request, settings)
     // One search for every list of the batch that is not cached yet; each amendment then awaits its own list.
-    const listIds = client.resolveTargets(chunks.map((chunk) => chunk.target))
+    const targets = new Map(chunks.map((chunk) => [targetKey(chunk.target), chunk.target]))
+    const listIds = client.resolveTargets(targets)
     await forEachConcurrently(chunks, AMENDMENT_CONCURRENCY, (chunk) =>
-      sendChunk(client, chunk, listIds.get(targetKey(chunk.target)) as Promise<string>, options.gumCallerId, results)
+      sendChunk(
+        client,
+        chunk,
+        listIds.get(targetKey(chunk.target)) as Promise<Settled<string>>,
+        options.gumCallerId,
+        results
+      )
     )
   }
   return results
@@ -130,14 +149,10 @@ export class BatchOutcomes {
     const sent = this.sent[index]
     const error = this.errors[index]
     const body = this.bodies[index]
-    if (error instanceof PayloadValidationError && body !== undefined && sent !== undefined) {
+    if (error !== undefined && body !== undefined && sent !== undefined && !isRetryable(error)) {
       // Part of the event went through: say which, so nobody re-sends it by hand or believes it lost.
       const synced = IDENTIFIER_TYPES.filter((type) => sent[type] !== undefined).join(', ')
-      return {
-        ok: false,
-        error: new PayloadValidationError(`${error.message} The event's other identifiers (${synced}) were synced.`),
-        sent
-      }
+      return { ok: false, error: withNote(error, ` The event's other identifiers (${synced}) were synced.`), sent }
     }
     if (error !== undefined || body === undefined) {
       return { ok: false, error: error ?? new Error('This event was planned but never sent: a bug.'), sent }
@@ -146,41 +161,109 @@ export class BatchOutcomes {
   }
 }
 
-function isRetryable(error: Error): boolean {
-  return (
-    error instanceof RetryableError ||
-    !(error instanceof IntegrationError || error instanceof InvalidAuthenticationError)
-  )
+/** The same error, of the same kind and status, with a sentence added to its message. */
+function withNote(error: Error, note: string): Error {
+  if (error instanceof PayloadValidationError) return new PayloadValidationError(error.message + note)
+  const { status, errortype } = reportedStatus(error)
+  return new IntegrationError(error.message + note, errortype, status)
 }
+
+/** What Criteo's answer says of each identifier of an amendment: undefined when it was taken, else why not. */
+type Verdicts = (Error | undefined)[]
 
 async function sendChunk(
   client: CriteoClient,
   chunk: AmendmentChunk,
-  listId: Promise<string>,
+  listId: Promise<Settled<string>>,
   gumCallerId: number | undefined,
   results: BatchOutcomes
 ) {
   for (let k = 0; k < chunk.events.length; k++)
     results.record(chunk.events[k], chunk, chunk.identifiers[chunk.positions[k]])
+  const list = await listId
+  if (!list.ok) {
+    for (const index of chunk.events) results.fail(index, list.error)
+    return
+  }
+  let accounted: { contactListId: string; verdicts?: Verdicts }
   try {
-    const result = await client.amend(
-      chunk.target,
-      chunk.operation,
-      chunk.identifierType,
-      chunk.identifiers,
-      listId,
-      gumCallerId
-    )
-    const body = { contactListId: result.contactListId, operation: chunk.operation }
-    const invalid = result.sampleInvalidIdentifiers.length > 0 ? new Set(result.sampleInvalidIdentifiers) : undefined
-    for (let k = 0; k < chunk.events.length; k++) {
-      if (invalid?.has(chunk.identifiers[chunk.positions[k]]))
-        results.fail(chunk.events[k], new PayloadValidationError(INVALID_IN_CRITEO))
-      else results.succeed(chunk.events[k], body)
-    }
+    accounted = await amendAndAccount(client, chunk, list.value, gumCallerId)
   } catch (error) {
     for (const index of chunk.events) results.fail(index, error as Error)
+    return
   }
+  const { contactListId, verdicts } = accounted
+  const body = { contactListId, operation: chunk.operation }
+  for (let k = 0; k < chunk.events.length; k++) {
+    const verdict = verdicts?.[chunk.positions[k]]
+    if (verdict === undefined) results.succeed(chunk.events[k], body)
+    else results.fail(chunk.events[k], verdict)
+  }
+}
+
+/**
+ * Sends one amendment and reads its answer identifier by identifier (see accounting.ts): no verdicts when every
+ * identifier was taken, the usual case, which then costs nothing per identifier. When Criteo's counts say some
+ * identifiers were not taken without naming them all, the unaccounted ones are sent again in halves, within
+ * `MAX_ACCOUNTING_REQUESTS` extra requests, until each half is accounted for: all taken, or none. Any left unresolved
+ * then are reported as not confirmed, never as synced.
+ */
+async function amendAndAccount(
+  client: CriteoClient,
+  chunk: AmendmentChunk,
+  listId: string,
+  gumCallerId: number | undefined
+): Promise<{ contactListId: string; verdicts?: Verdicts }> {
+  const send = (listId: string, identifiers: string[]) =>
+    client.amend(chunk.target, listId, chunk.operation, chunk.identifierType, identifiers, gumCallerId)
+  const first = await send(listId, chunk.identifiers)
+  // The list the amendment reached: another than `listId` when a deleted list was recreated on the way.
+  const contactListId = first.contactListId
+  const accounting = accountFor(chunk.identifiers, first)
+  if (accounting.sampledInvalid.size === 0 && accounting.unaccounted === 0) return { contactListId }
+
+  const verdicts: Verdicts = new Array(chunk.identifiers.length).fill(undefined)
+  const invalid = new PayloadValidationError(invalidInCriteo(chunk.operation))
+  const unconfirmed = new PayloadValidationError(notConfirmedByCriteo(chunk.operation))
+  // Records what an answer for `positions` says; returns the positions it leaves unresolved.
+  const settleFrom = (positions: readonly number[], { sampledInvalid, unaccounted, others }: Accounting): number[] => {
+    const rest = positions.filter((position) => {
+      if (!sampledInvalid.has(chunk.identifiers[position])) return true
+      verdicts[position] = invalid
+      return false
+    })
+    if (unaccounted === 0) return []
+    if (unaccounted === others) {
+      for (const position of rest) verdicts[position] = unconfirmed
+      return []
+    }
+    return rest
+  }
+
+  const pending = [
+    settleFrom(
+      chunk.identifiers.map((_, position) => position),
+      accounting
+    )
+  ]
+  let requests = 0
+  while (pending.length > 0) {
+    const positions = pending.shift() as number[]
+    if (positions.length === 0) continue
+    if (requests + 2 > MAX_ACCOUNTING_REQUESTS) {
+      for (const position of positions) verdicts[position] = unconfirmed
+      continue
+    }
+    const middle = Math.ceil(positions.length / 2)
+    for (const half of [positions.slice(0, middle), positions.slice(middle)]) {
+      requests++
+      const identifiers = half.map((position) => chunk.identifiers[position])
+      const answer = await settle(send(contactListId, identifiers))
+      if (answer.ok) pending.push(settleFrom(half, accountFor(identifiers, answer.value)))
+      else for (const position of half) verdicts[position] = answer.error
+    }
+  }
+  return { contactListId, verdicts }
 }
 
 async function forEachConcurrently<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>) {
@@ -201,7 +284,7 @@ export function toMultiStatus(outcomes: BatchOutcomes): MultiStatusResponse {
       msr.setSuccessResponseAtIndex(index, { status: 200, sent: outcome.sent, body: outcome.body })
       continue
     }
-    const { status, errortype } = statusOf(outcome.error)
+    const { status, errortype } = reportedStatus(outcome.error)
     const resetAt = outcome.error instanceof RateLimitedError ? outcome.error.resetAt : undefined
     msr.setErrorResponseAtIndex(index, {
       status,
@@ -213,16 +296,4 @@ export function toMultiStatus(outcomes: BatchOutcomes): MultiStatusResponse {
     })
   }
   return msr
-}
-
-type ErrorType = keyof typeof ErrorCodes
-
-function statusOf(error: Error): { status: number; errortype: ErrorType } {
-  if (error instanceof RetryableError) return { status: error.status, errortype: ErrorCodes.RETRYABLE_ERROR }
-  if (error instanceof InvalidAuthenticationError) return { status: 401, errortype: ErrorCodes.INVALID_AUTHENTICATION }
-  if (error instanceof IntegrationError) {
-    return { status: error.status ?? 400, errortype: (error.code as ErrorType) ?? ErrorCodes.BAD_REQUEST }
-  }
-  // Not an error of ours: a bug. Reported as retryable so that no user is dropped while it is fixed.
-  return { status: 500, errortype: ErrorCodes.UNKNOWN_ERROR }
 }

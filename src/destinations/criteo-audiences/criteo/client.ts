@@ -1,28 +1,33 @@
 import type { RequestClient } from '@segment/actions-core'
 import type { RequestOptions } from '@segment/actions-core/request-client'
 import { IntegrationError, ErrorCodes, RetryableError } from '@segment/actions-core'
+import { LRUCache } from 'lru-cache'
 import type { z } from 'zod'
 import { AUDIENCE_SEGMENTS_PATH as SEGMENTS_PATH, criteoApiUrl } from '../versioning-info'
 import {
   AUDIENCE_CACHE_TTL_MS,
   CACHE_MAX_ENTRIES,
+  CACHED_TENANTS_MAX,
+  LISTS_CACHED_PER_TENANT,
+  MISSING_LIST_CACHE_TTL_MS,
   requestTimeoutMs,
   SEARCH_PAGE_SIZE,
   TOKEN_EXPIRY_MARGIN_SECONDS
 } from '../limits'
-import { amendmentBody, IdentifierType, ListTarget, Operation, targetKey } from '../plan'
+import { amendmentBody, IdentifierType, ListOrigin, ListTarget, Operation } from '../plan'
 import { sha256Hex } from '../identifiers'
-import { ExpiringCache, InFlight } from './cache'
 import {
   criteoError,
   describeAnswer,
+  errorsIn,
   hasProblemCode,
   networkError,
-  problemsIn,
+  problemError,
   rateLimitResetAt,
   tokenError,
   unexpectedResponseError
 } from './errors'
+import { Redact, redactorFor } from './redact'
 import {
   AmendmentResponse,
   CreateResponse,
@@ -44,22 +49,30 @@ export interface ContactList {
   name: string
 }
 
-export interface AmendmentResult {
-  contactListId: string
-  nbValidIdentifiers: number
-  nbInvalidIdentifiers: number
-  sampleInvalidIdentifiers: string[]
+/** What the destination needs to know of a list before it sends users to it. */
+export interface ListInfo {
+  id: string
+  /** Criteo's `contactList.isReadOnly`: such a list takes no amendment. */
+  readOnly: boolean
 }
 
-// Module-level: they outlive one batch, which is what saves the token and lookup requests. Every key starts with
-// a fingerprint of the credentials, so one workspace never reads another's token or list ids.
-const tokens = new ExpiringCache<string>(CACHE_MAX_ENTRIES)
-const pendingTokens = new InFlight<string>()
-const listIds = new ExpiringCache<string>(CACHE_MAX_ENTRIES)
-const pendingListIds = new InFlight<string>()
-const pendingSearches = new InFlight<Map<string, string>>()
-/** Ids of lists seen in the advertiser's own search results: a chosen list id must be among them. */
-const knownListIds = new ExpiringCache<true>(CACHE_MAX_ENTRIES)
+/** What an amendment answer said, as far as the contract lets it say anything (every figure may be null). */
+export interface AmendmentResult {
+  contactListId: string
+  nbValidIdentifiers?: number | null
+  nbInvalidIdentifiers?: number | null
+  sampleInvalidIdentifiers?: string[] | null
+}
+
+/** A promise's outcome as a value: what a batch holds while other work goes on, so no rejection goes unobserved. */
+export type Settled<T> = { ok: true; value: T } | { ok: false; error: Error }
+
+export function settle<T>(promise: Promise<T>): Promise<Settled<T>> {
+  return promise.then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, error: error instanceof Error ? error : new Error(String(error)) })
+  )
+}
 
 /** What Criteo's `x-ratelimit-*` headers last said about an app: calls left in the window, and when it resets. */
 export interface RateLimitState {
@@ -67,9 +80,96 @@ export interface RateLimitState {
   /** Epoch milliseconds. */
   resetAt: number
 }
-const rateLimits = new ExpiringCache<RateLimitState>(CACHE_MAX_ENTRIES)
-// Kept a little beyond any one-minute window, so a state read late still says when its window ended.
-const RATE_LIMIT_STATE_TTL_MS = 2 * 60 * 1000
+
+// Module-level: they outlive one batch, which is what saves the token and lookup requests. Every key starts with a
+// fingerprint of the credentials, so one workspace never reads another's token or lists. `Date.now` is their clock,
+// read afresh each time, so a test that moves time moves them too.
+const clock = { now: () => Date.now() }
+
+const tokens = new LRUCache<string, string, CriteoClient>({
+  max: CACHE_MAX_ENTRIES,
+  perf: clock,
+  ttlResolution: 0,
+  // One token request at a time per set of credentials, shared by every batch that needs one meanwhile.
+  fetchMethod: (_key, _stale, { options, context }) => context.fetchToken(options)
+})
+
+const rateLimits = new LRUCache<string, RateLimitState>({
+  max: CACHE_MAX_ENTRIES,
+  // Kept a little beyond any one-minute window, so a state read late still says when its window ended.
+  ttl: 2 * 60 * 1000,
+  perf: clock,
+  ttlResolution: 0
+})
+
+/** A list id checked against the advertiser's lists: found (with whether it is read-only), or known to be missing. */
+type IdCheck = ListInfo | 'missing'
+
+/**
+ * One advertiser's lists as seen through one set of credentials. Only what batches asked for is kept (a name they
+ * sync to, an id they chose or Engage linked), never every list a search walks past, and at most as many as an
+ * advertiser can have lists: so many tenants of many lists each never push each other's lists out.
+ */
+class TenantLists {
+  readonly byName = new LRUCache<string, ListInfo, NameLookup>({
+    max: LISTS_CACHED_PER_TENANT,
+    ttl: AUDIENCE_CACHE_TTL_MS,
+    perf: clock,
+    ttlResolution: 0,
+    fetchMethod: (name, _stale, { context }) => context.resolve(name)
+  })
+
+  readonly byId = new LRUCache<string, IdCheck, CriteoClient>({
+    max: LISTS_CACHED_PER_TENANT,
+    ttl: AUDIENCE_CACHE_TTL_MS,
+    perf: clock,
+    ttlResolution: 0,
+    fetchMethod: (id, _stale, { options, context }) => context.lookUpListId(id, options)
+  })
+
+  /** The name search a batch is running: others wait for it and look in what it saw before searching themselves. */
+  search?: Promise<ReadonlyMap<string, ListInfo>>
+}
+
+const tenants = new LRUCache<string, TenantLists>({ max: CACHED_TENANTS_MAX })
+
+/**
+ * The names one batch looks up: those no batch has cached share one search, and the ones it does not find are
+ * created. A name another batch is already resolving joins that resolution instead (lru-cache's `fetch`).
+ */
+class NameLookup {
+  private search?: Promise<ReadonlyMap<string, ListInfo>>
+
+  constructor(
+    private readonly client: CriteoClient,
+    private readonly tenant: TenantLists,
+    private readonly names: ReadonlySet<string>
+  ) {}
+
+  async resolve(name: string): Promise<ListInfo> {
+    const running = this.tenant.search
+    if (running !== undefined && running !== this.search) {
+      // Another batch's search may walk past this name: wait for it rather than start a second one.
+      const seen = await settle(running)
+      const found = seen.ok ? seen.value.get(name) : undefined
+      if (found) return found
+    }
+    if (this.search === undefined) {
+      const search = this.client.searchNames(this.names)
+      this.search = search
+      this.tenant.search = search
+      void search.then(
+        () => this.forget(search),
+        () => this.forget(search)
+      )
+    }
+    return (await this.search).get(name) ?? { id: await this.client.createList(name), readOnly: false }
+  }
+
+  private forget(search: Promise<unknown>) {
+    if (this.tenant.search === search) this.tenant.search = undefined
+  }
+}
 
 /**
  * The rate-limit state Criteo last reported for these credentials, if any answer carried it. A host that runs
@@ -91,7 +191,7 @@ function observeRateLimit(key: string, headers: Headers | undefined): void {
   // Answers can arrive out of order: within one window, the lowest count left is the latest.
   if (known && known.resetAt === resetAt && known.remaining <= remaining) return
   if (known && known.resetAt > resetAt) return
-  rateLimits.set(key, { remaining, resetAt }, RATE_LIMIT_STATE_TTL_MS)
+  rateLimits.set(key, { remaining, resetAt })
 }
 
 /** Hashed, so the secret itself is never held as a map key. */
@@ -99,27 +199,46 @@ function credentialsKeyOf(credentials: Pick<CriteoCredentials, 'client_id' | 'cl
   return sha256Hex(`${credentials.client_id}\u0000${credentials.client_secret}`)
 }
 
-/** Forgets every cached token and list id: for tests, and for a host that wants a clean start. */
+/** Forgets every cached token and list: for tests, and for a host that wants a clean start. */
 export function resetCriteoCaches(): void {
   rateLimits.clear()
   tokens.clear()
-  pendingTokens.clear()
-  listIds.clear()
-  knownListIds.clear()
-  pendingListIds.clear()
-  pendingSearches.clear()
+  tenants.clear()
 }
 
 interface Answer {
   status: number
   body: unknown
   headers: Headers | undefined
+  /** Cleans what the answer echoes of the request: its secret, its token, its identifiers. */
+  redact: Redact
 }
 
 interface CallOptions {
   method: 'GET' | 'POST' | 'PATCH'
   json?: unknown
   searchParams?: Record<string, string | number>
+  /** Identifiers the request carries: never repeated from an answer into a message. */
+  identifiers?: readonly string[]
+}
+
+/** The filters of one search of the advertiser's contact lists. */
+interface SearchFilter {
+  /** Only these lists (`audienceSegmentIds`): how a chosen or linked id is checked in one request. */
+  ids?: readonly string[]
+}
+
+/** A contact list as one search item shows it, once checked to be the advertiser's; undefined when it is not. */
+function contactListOf(
+  item: NonNullable<SearchResponse['data']>[number],
+  advertiserId: string
+): (ListInfo & { name?: string }) | undefined {
+  const { id, attributes } = item
+  if (!id) return undefined
+  // The filters should guarantee both; a list of another advertiser must never receive this one's users.
+  if (attributes?.advertiserId != null && attributes.advertiserId !== advertiserId) return undefined
+  if (attributes?.type != null && attributes.type !== 'ContactList') return undefined
+  return { id, name: attributes?.name ?? undefined, readOnly: attributes?.contactList?.isReadOnly === true }
 }
 
 /**
@@ -128,31 +247,32 @@ interface CallOptions {
  */
 export class CriteoClient {
   private readonly credentialsKey: string
+  private readonly tenantKey: string
 
   constructor(
     private readonly request: RequestClient,
     private readonly settings: CriteoCredentials
   ) {
     this.credentialsKey = credentialsKeyOf(settings)
+    this.tenantKey = JSON.stringify([this.credentialsKey, settings.advertiser_id])
   }
 
   /** A valid access token: cached until shortly before it expires, one request shared by concurrent callers. */
-  accessToken(): Promise<string> {
-    const cached = tokens.get(this.credentialsKey)
-    if (cached) return Promise.resolve(cached)
-    return pendingTokens.run(this.credentialsKey, () => this.fetchToken())
+  async accessToken(): Promise<string> {
+    return (await tokens.fetch(this.credentialsKey, { context: this })) as string
   }
 
   /** Checks that these credentials get a token and can read this advertiser's audiences. */
   async checkAccess(): Promise<void> {
     const what = `Reading the audiences of advertiser ${this.settings.advertiser_id}`
-    const answer = await this.call(what, `${SEGMENTS_PATH}/search`, this.searchOptions(0, 1))
+    const answer = await this.call(what, `${SEGMENTS_PATH}/search`, this.searchOptions(0, 1, {}))
+    // Warnings (a deprecation notice, say) are normal in a successful answer; errors and refusals are not.
     const refused = [400, 403, 404].includes(answer.status)
-    if (refused || (answer.status < 300 && problemsIn(answer.body).length > 0)) {
+    if (refused || (answer.status < 300 && errorsIn(answer.body).length > 0)) {
       throw new IntegrationError(
         `The Client ID and Client Secret are valid, but cannot reach advertiser ${this.settings.advertiser_id}: ` +
-          `Criteo answered ${describeAnswer(answer.status, answer.body)}. Check the Advertiser ID, and that the ` +
-          'Criteo app of this Client ID has been granted access to that advertiser.',
+          `Criteo answered ${describeAnswer(answer.status, answer.body, answer.redact)}. Check the Advertiser ID, ` +
+          'and that the Criteo app of this Client ID has been granted access to that advertiser.',
         ErrorCodes.FORBIDDEN,
         403
       )
@@ -161,145 +281,153 @@ export class CriteoClient {
   }
 
   /** The id of the contact list named `name`, found or created; cached, and shared by concurrent batches. */
-  listId(name: string): Promise<string> {
-    return this.listIds([name]).get(name) as Promise<string>
+  async listId(name: string): Promise<string> {
+    return writable(await (this.listsByName([name]).get(name) as Promise<ListInfo>), name)
   }
 
   /**
-   * Ids for several lists at once. Names neither cached nor already being resolved share a single paged search;
-   * the ones it does not find are created.
+   * Lists for several names at once. Names neither cached nor already being resolved share a single search; the ones
+   * it does not find are created.
    */
-  listIds(names: string[]): Map<string, Promise<string>> {
-    const result = new Map<string, Promise<string>>()
-    const missing: string[] = []
-    for (const name of names) {
-      const key = this.listKey(name)
-      const known = listIds.get(key) ?? pendingListIds.get(key)
-      if (known !== undefined) result.set(name, Promise.resolve(known))
-      else missing.push(name)
-    }
-    if (missing.length === 0) return result
+  listsByName(names: readonly string[]): Map<string, Promise<ListInfo>> {
+    const tenant = this.tenant()
+    const lookup = new NameLookup(this, tenant, new Set(names.filter((name) => !tenant.byName.has(name))))
+    const result = new Map<string, Promise<ListInfo>>()
+    for (const name of names) result.set(name, tenant.byName.fetch(name, { context: lookup }) as Promise<ListInfo>)
+    return result
+  }
 
-    let search: Promise<Map<string, string>> | undefined
-    for (const name of missing) {
-      const promise = pendingListIds.run(this.listKey(name), async () => {
-        await this.searchOthersStarted(search)
-        const seen = listIds.get(this.listKey(name))
-        if (seen) return seen
-        search ??= pendingSearches.run(this.advertiserKey(), () => this.searchLists({ names: new Set(missing) }))
-        const id = (await search).get(name) ?? (await this.createList(name))
-        listIds.set(this.listKey(name), id, AUDIENCE_CACHE_TTL_MS)
-        return id
-      })
-      result.set(name, promise)
+  /**
+   * The list id for each target, keyed by `targetKey`, as settled values (a batch holds them while it sends other
+   * chunks, so none may reject unobserved): lists named after an audience are found or created; a list chosen by id
+   * or linked by Engage is checked to be one of the advertiser's writable contact lists.
+   */
+  resolveTargets(targets: ReadonlyMap<string, ListTarget>): Map<string, Promise<Settled<string>>> {
+    const names = [...new Set([...targets.values()].flatMap((target) => (target.kind === 'name' ? [target.name] : [])))]
+    const byName = names.length > 0 ? this.listsByName(names) : new Map<string, Promise<ListInfo>>()
+    const result = new Map<string, Promise<Settled<string>>>()
+    for (const [key, target] of targets) {
+      const id =
+        target.kind === 'name'
+          ? (byName.get(target.name) as Promise<ListInfo>).then((list) => writable(list, target.name))
+          : this.checkListId(target.id, target.kind)
+      result.set(key, settle(id))
     }
     return result
   }
 
   /**
-   * The list id for each target, keyed by `targetKey`: lists named after an audience are found or created (see
-   * `listIds`); a list chosen by id is checked to be one of the advertiser's contact lists; a list Engage linked is
-   * used as it is.
+   * `id` itself when it is one of this advertiser's contact lists and takes amendments; otherwise an error that says
+   * what to do. Costs one search filtered by the id, once an hour at most (a minute for an id found missing).
    */
-  resolveTargets(targets: readonly ListTarget[]): Map<string, Promise<string>> {
-    const result = new Map<string, Promise<string>>()
-    const names = [...new Set(targets.filter((t) => t.kind === 'name').map((t) => t.name))]
-    const byName = names.length > 0 ? this.listIds(names) : new Map<string, Promise<string>>()
-    for (const target of targets) {
-      const key = targetKey(target)
-      if (result.has(key)) continue
-      if (target.kind === 'name') result.set(key, byName.get(target.name) as Promise<string>)
-      else if (target.kind === 'chosen') result.set(key, this.checkListId(target.id))
-      else result.set(key, Promise.resolve(target.id))
-    }
-    return result
+  async checkListId(id: string, origin: ListOrigin = 'chosen'): Promise<string> {
+    const check = await this.tenant().byId.fetch(id, { context: this })
+    if (check === undefined || check === 'missing') throw this.listNotFound(id, origin)
+    return writable(check, undefined, origin)
+  }
+
+  /** The id check behind `checkListId`: one search of the advertiser's contact lists, filtered by the id. */
+  async lookUpListId(id: string, options: { ttl?: number }): Promise<IdCheck> {
+    const list = await this.findListById(id)
+    if (list !== undefined) return { id, readOnly: list.readOnly }
+    options.ttl = MISSING_LIST_CACHE_TTL_MS
+    return 'missing'
   }
 
   /**
-   * `id` itself when it is one of this advertiser's contact lists; otherwise a 404 that says so. Lists seen by any
-   * search are remembered, so this costs a request only for an id no recent search has shown.
+   * The list `id` with its name, when it is one of this advertiser's writable contact lists (what a mapping saves);
+   * otherwise an error that says what to do. The check is remembered as `checkListId`'s.
    */
-  async checkListId(id: string, origin: 'chosen' | 'engage' = 'chosen'): Promise<string> {
-    const key = this.listIdKey(id)
-    if (knownListIds.get(key)) return id
-    // Concurrent batches for the same id share one check.
-    return pendingListIds.run(key, async () => {
-      await this.searchOthersStarted()
-      if (knownListIds.get(key)) return id
-      // That search may have stopped before reaching the id (it looks for names): only a search of our own that
-      // pages until it sees the id, or runs out, can say the list is not there.
-      await this.searchLists({ ids: new Set([id]) })
-      if (knownListIds.get(key)) return id
-      throw this.listNotFound(id, origin)
+  async describeList(id: string): Promise<ContactList> {
+    const list = await this.findListById(id)
+    if (list === undefined) throw this.listNotFound(id, 'saved')
+    this.tenant().byId.set(id, { id, readOnly: list.readOnly })
+    writable(list, undefined, 'saved')
+    return { id, name: list.name ?? id }
+  }
+
+  private async findListById(id: string): Promise<(ListInfo & { name?: string }) | undefined> {
+    const found: { list?: ListInfo & { name?: string } } = {}
+    await this.searchLists({ ids: [id] }, (list) => {
+      if (list.id === id) found.list = list
+      return found.list !== undefined
     })
-  }
-
-  /**
-   * Waits for a search of this advertiser's lists that another batch started (not `ours`), if one is running: it
-   * caches every list it sees, so the list wanted may be known afterwards without a search of our own.
-   */
-  private async searchOthersStarted(ours?: Promise<unknown>): Promise<void> {
-    const running = pendingSearches.get(this.advertiserKey())
-    if (running && running !== ours) await running.catch(() => undefined)
+    return found.list
   }
 
   /** Every contact list of the advertiser, by name: what an admin picks from when choosing a list. */
   async contactLists(): Promise<ContactList[]> {
     const lists: ContactList[] = []
-    await this.searchLists({ all: true, collect: lists })
+    await this.searchLists({}, (list) => {
+      if (list.name !== undefined) lists.push({ id: list.id, name: list.name })
+      return false
+    })
     return lists.sort((a, b) => a.name.localeCompare(b.name) || Number(a.id) - Number(b.id))
   }
 
   /**
-   * Adds or removes identifiers on a target's list. `listId` is the resolution the batch already started (see
-   * `resolveTargets`): awaiting it, rather than resolving again, keeps a failed lookup from being repeated once per
-   * chunk. A list deleted in Criteo answers `audience-invalid`: for a list named after its audience the id is
-   * forgotten, the list found or created again, and the amendment sent once more; a list given by id is reported
-   * as gone, since sending its users anywhere else would misplace them.
+   * Adds or removes identifiers on a list. A list deleted in Criteo answers `audience-invalid`: for a list named after
+   * its audience the id is forgotten, the list found or created again, and the amendment sent once more (and if the
+   * search still shows the deleted list, the events are retried until Criteo stops showing it and it is recreated); a
+   * list given by id is reported as gone, since sending its users anywhere else would misplace them.
    */
   async amend(
     target: ListTarget,
+    listId: string,
     operation: Operation,
     identifierType: IdentifierType,
     identifiers: string[],
-    listId: Promise<string>,
     gumCallerId?: number
   ): Promise<AmendmentResult> {
     const body = amendmentBody(operation, identifierType, identifiers, gumCallerId)
-    for (let attempt = 1; ; attempt++) {
-      const id = await (attempt === 1 || target.kind !== 'name' ? listId : this.listId(target.name))
+    for (let attempt = 1, id = listId; ; attempt++) {
       const named = target.kind === 'name' ? ` ("${target.name}")` : ''
       const what = `${operation === 'add' ? 'Adding users to' : 'Removing users from'} Criteo list ${id}${named}`
       const answer = await this.call(what, `${SEGMENTS_PATH}/${encodeURIComponent(id)}/contact-list`, {
         method: 'PATCH',
-        json: body
+        json: body,
+        identifiers
       })
-      const listIsGone =
-        (answer.status === 403 || answer.status === 404) && hasProblemCode(answer.body, 'audience-invalid')
-      if (listIsGone && target.kind === 'name' && attempt === 1) {
-        listIds.deleteIf(this.listKey(target.name), id)
+      if (isListGone(answer)) {
+        if (target.kind !== 'name') {
+          this.forgetId(id)
+          throw this.listNotFound(id, target.kind)
+        }
+        this.forgetName(target.name, id)
+        const again = attempt === 1 ? await this.listId(target.name) : id
+        if (again === id) {
+          // Not kept: the next attempt looks the name up again, and finds the list once Criteo stops showing it.
+          this.forgetName(target.name, id)
+          throw listStillShown(what, id)
+        }
+        id = again
         continue
       }
-      if (listIsGone && target.kind !== 'name') {
-        knownListIds.deleteIf(this.listIdKey(id), true)
-        throw this.listNotFound(id, target.kind)
+      const parsed = this.parse(what, answer, AmendmentResponse)
+      const [error] = parsed.errors
+      if (error) {
+        if (error.code === 'audience-invalid' && target.kind !== 'name') this.forgetId(id)
+        throw problemError(what, answer.status, error, answer.redact)
       }
-      const { attributes } = this.parse(what, answer, AmendmentResponse).data
+      const { attributes } = parsed.data
+      checkAnswerIsFor(what, id, operation, identifierType, attributes)
       return {
-        contactListId: String(attributes.contactListId ?? id),
+        contactListId: id,
         nbValidIdentifiers: attributes.nbValidIdentifiers,
         nbInvalidIdentifiers: attributes.nbInvalidIdentifiers,
-        sampleInvalidIdentifiers: attributes.sampleInvalidIdentifiers ?? []
+        sampleInvalidIdentifiers: attributes.sampleInvalidIdentifiers
       }
     }
   }
 
-  private listNotFound(id: string, origin: 'chosen' | 'engage'): IntegrationError {
+  private listNotFound(id: string, origin: ListOrigin): IntegrationError {
     const advertiser = this.settings.advertiser_id
-    const fix =
-      origin === 'chosen'
-        ? 'Pick a list from the Criteo list drop-down of this mapping, or clear the field to sync to the list named after the audience.'
-        : 'Reconnect the audience to this destination in Engage, so that a list is created or linked again.'
+    const fix = {
+      chosen:
+        'Pick a list from the Criteo list drop-down of this mapping, or clear the field to sync to the list named after the audience.',
+      saved: "Save the mapping again, to create a list or pick one of the advertiser's.",
+      engage: 'Reconnect the audience to this destination in Engage, so that a list is created or linked again.'
+    }[origin]
     return new IntegrationError(
       `Criteo list ${id} does not exist, or is not a contact list of advertiser ${advertiser}. ${fix}`,
       ErrorCodes.NOT_FOUND,
@@ -313,66 +441,82 @@ export class CriteoClient {
     const answer = await this.call(what, `${SEGMENTS_PATH}/${encodeURIComponent(listId)}/contact-list/statistics`, {
       method: 'GET'
     })
-    return this.parse(what, answer, StatisticsResponse).data.attributes
+    return this.parse(what, answer, StatisticsResponse).data?.attributes ?? {}
   }
 
-  private async fetchToken(): Promise<string> {
+  /** Called by the token cache (`tokens.fetch`); sets how long the token is kept from its own lifetime. */
+  async fetchToken(options: { ttl?: number }): Promise<string> {
     const what = 'Getting a Criteo access token'
-    const answer = await this.send(what, `${criteoApiUrl()}/oauth2/token`, {
-      method: 'POST',
-      body: new URLSearchParams({
-        grant_type: 'client_credentials',
-        client_id: this.settings.client_id,
-        client_secret: this.settings.client_secret
-      }),
-      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' }
-    })
-    if (answer.status >= 300) throw tokenError(answer.status, answer.body, answer.headers)
+    const answer = await this.send(
+      what,
+      `${criteoApiUrl()}/oauth2/token`,
+      {
+        method: 'POST',
+        body: new URLSearchParams({
+          grant_type: 'client_credentials',
+          client_id: this.settings.client_id,
+          client_secret: this.settings.client_secret
+        }),
+        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' }
+      },
+      this.redactor()
+    )
+    if (answer.status >= 300) throw tokenError(answer.status, answer.body, answer.headers, answer.redact)
     const token = this.parse(what, answer, TokenResponse)
     const lifetime = Math.max(token.expires_in - TOKEN_EXPIRY_MARGIN_SECONDS, token.expires_in / 2)
-    tokens.set(this.credentialsKey, token.access_token, lifetime * 1000)
+    options.ttl = lifetime * 1000
     return token.access_token
   }
 
   /**
-   * Pages through this advertiser's contact lists until every wanted name and id is seen, or the pages run out.
-   * Every list seen is cached, by name and by id: the next batch's audiences are likely among them.
+   * Pages through this advertiser's contact lists (those with `filter.ids` only, when given), handing each to `visit`,
+   * until a page in which it said it has seen enough, or the last page. Items of another advertiser or type are never visited.
    */
-  private async searchLists(wanted: {
-    names?: Set<string>
-    ids?: Set<string>
-    all?: boolean
-    collect?: ContactList[]
-  }): Promise<Map<string, string>> {
-    const found = new Map<string, string>()
-    const seenIds = new Set<string>()
+  private async searchLists(
+    filter: SearchFilter,
+    visit: (list: ListInfo & { name?: string }) => boolean
+  ): Promise<void> {
     const what = `Looking up the contact lists of advertiser ${this.settings.advertiser_id}`
     for (let offset = 0; ; offset += SEARCH_PAGE_SIZE) {
-      const answer = await this.call(what, `${SEGMENTS_PATH}/search`, this.searchOptions(offset, SEARCH_PAGE_SIZE))
+      const answer = await this.call(
+        what,
+        `${SEGMENTS_PATH}/search`,
+        this.searchOptions(offset, SEARCH_PAGE_SIZE, filter)
+      )
       const page = this.parse(what, answer, SearchResponse)
-      for (const { id, attributes } of page.data) {
-        // The filters should guarantee both; a list of another advertiser must never receive this one's users.
-        if (attributes.advertiserId !== undefined && attributes.advertiserId !== this.settings.advertiser_id) continue
-        if (attributes.type !== undefined && attributes.type !== 'ContactList') continue
-        seenIds.add(id)
-        knownListIds.set(this.listIdKey(id), true, AUDIENCE_CACHE_TTL_MS)
-        wanted.collect?.push({ id, name: attributes.name })
-        if (found.has(attributes.name)) continue
-        found.set(attributes.name, id)
-        listIds.set(this.listKey(attributes.name), id, AUDIENCE_CACHE_TTL_MS)
+      const [error] = page.errors ?? []
+      if (error) throw problemError(what, answer.status, error, answer.redact)
+      const items = page.data ?? []
+      // The whole page is visited even once `visit` has enough: it is paid for, and batches waiting on a name search
+      // may find their lists in it.
+      let enough = false
+      for (const item of items) {
+        const list = contactListOf(item, this.settings.advertiser_id)
+        if (list && visit(list)) enough = true
       }
       const total = page.meta?.totalItems
-      const lastPage =
-        page.data.length < SEARCH_PAGE_SIZE || (total !== undefined && offset + page.data.length >= total)
-      const allSeen =
-        !wanted.all &&
-        [...(wanted.names ?? [])].every((name) => found.has(name)) &&
-        [...(wanted.ids ?? [])].every((id) => seenIds.has(id))
-      if (lastPage || allSeen) return found
+      if (enough || items.length < SEARCH_PAGE_SIZE || (total != null && offset + items.length >= total)) return
     }
   }
 
-  private async createList(name: string): Promise<string> {
+  /**
+   * Searches for lists by name until each of `names` is seen or the pages run out. Returns every list it saw by name
+   * (the first of a name wins): batches waiting on this search look there, and only the lists they ask for are kept.
+   */
+  async searchNames(names: ReadonlySet<string>): Promise<ReadonlyMap<string, ListInfo>> {
+    const seen = new Map<string, ListInfo>()
+    let missing = names.size
+    await this.searchLists({}, (list) => {
+      if (list.name === undefined || seen.has(list.name)) return false
+      seen.set(list.name, { id: list.id, readOnly: list.readOnly })
+      if (names.has(list.name)) missing--
+      return missing === 0
+    })
+    return seen
+  }
+
+  /** Creates the list `name`; when Criteo says the name is taken, finds the list that holds it. */
+  async createList(name: string): Promise<string> {
     const what = `Creating Criteo list "${name}" for advertiser ${this.settings.advertiser_id}`
     const answer = await this.call(what, `${SEGMENTS_PATH}/create`, {
       method: 'POST',
@@ -386,62 +530,108 @@ export class CriteoClient {
     })
     // Another worker created it first: Criteo says so either as a 400 or as a 200 with the item in errors/warnings.
     if ((answer.status === 400 || answer.status < 300) && hasProblemCode(answer.body, 'name-must-be-unique')) {
-      const id = (await this.searchLists({ names: new Set([name]) })).get(name)
-      if (id) return id
-      // The list exists but search does not show it yet: a later attempt will.
-      throw new RetryableError(
-        `${what} failed: Criteo says the name is taken, but its search does not show the list yet.`,
-        503
-      )
+      return this.listHoldingName(what, name)
     }
     const created = this.parse(what, answer, CreateResponse)
-    const id = created.data?.[0]?.id
-    if (!id) {
-      const answered = `Criteo answered ${describeAnswer(answer.status, answer.body)} and created nothing`
-      throw new IntegrationError(`${what} failed: ${answered}.`, ErrorCodes.BAD_REQUEST, 400)
-    }
-    return id
+    const id = created.data?.find((item) => item.id)?.id
+    if (id) return id
+    // Nothing created: the item's own error says why, and whether it passes; with none, the answer is not one Criteo
+    // documents, and a retry (which searches first) finds the list if it was created after all.
+    const [problem] = [...(created.errors ?? []), ...(created.warnings ?? [])]
+    if (problem) throw problemError(what, answer.status, problem, answer.redact)
+    throw unexpectedResponseError(what, 'no list id and no error')
   }
 
-  private searchOptions(offset: number, limit: number): CallOptions {
+  /**
+   * Criteo refused a name as taken. The list that holds exactly that name is used. A list whose name differs only in
+   * case or spacing is a clash no retry can resolve: reported for good, with what the admin can do. No such list at
+   * all means Criteo's search does not show the new list yet, which a later attempt will see.
+   */
+  private async listHoldingName(what: string, name: string): Promise<string> {
+    const wanted = looseName(name)
+    const found: { exact?: string; similar?: ContactList } = {}
+    await this.searchLists({}, (list) => {
+      if (list.name === name) found.exact = list.id
+      else if (list.name !== undefined && looseName(list.name) === wanted)
+        found.similar ??= { id: list.id, name: list.name }
+      return found.exact !== undefined
+    })
+    if (found.exact !== undefined) return found.exact
+    const similar = found.similar
+    if (similar !== undefined) {
+      throw new IntegrationError(
+        `${what} failed: Criteo says the name is taken, and advertiser ${this.settings.advertiser_id} has a list ` +
+          `"${similar.name}" (${similar.id}): Criteo does not tell list names apart by case or spacing. Rename the ` +
+          `Engage audience, or choose list ${similar.id} in the Criteo list field of this mapping to sync to it.`,
+        ErrorCodes.CONFLICT,
+        409
+      )
+    }
+    throw new RetryableError(
+      `${what} failed: Criteo says the name is taken, but its search does not show the list yet.`,
+      503
+    )
+  }
+
+  private tenant(): TenantLists {
+    let tenant = tenants.get(this.tenantKey)
+    if (tenant === undefined) {
+      tenant = new TenantLists()
+      tenants.set(this.tenantKey, tenant)
+    }
+    return tenant
+  }
+
+  private forgetName(name: string, id: string): void {
+    const lists = this.tenant().byName
+    if (lists.peek(name)?.id === id) lists.delete(name)
+  }
+
+  private forgetId(id: string): void {
+    this.tenant().byId.delete(id)
+  }
+
+  private searchOptions(offset: number, limit: number, filter: SearchFilter): CallOptions {
     return {
       method: 'POST',
       searchParams: { limit, offset },
       json: {
         data: {
-          attributes: { advertiserIds: [this.settings.advertiser_id], audienceSegmentTypes: ['ContactList'] }
+          attributes: {
+            advertiserIds: [this.settings.advertiser_id],
+            ...(filter.ids ? { audienceSegmentIds: filter.ids } : {}),
+            audienceSegmentTypes: ['ContactList']
+          }
         }
       }
     }
   }
 
-  private listKey(name: string): string {
-    return JSON.stringify([this.credentialsKey, this.settings.advertiser_id, name])
-  }
-
-  private listIdKey(id: string): string {
-    return JSON.stringify([this.credentialsKey, this.settings.advertiser_id, '#id', id])
-  }
-
-  private advertiserKey(): string {
-    return JSON.stringify([this.credentialsKey, this.settings.advertiser_id])
+  /** What may never be repeated from an answer to a request of these credentials. */
+  private redactor(identifiers?: readonly string[], token?: string): Redact {
+    return redactorFor({ secrets: [this.settings.client_secret, ...(token ? [token] : [])], identifiers })
   }
 
   /**
    * One API call with a bearer token. A 401 means the token was revoked or expired early: drop it, get a new one
-   * and try once more; a second 401 is left for the caller to report as bad credentials.
+   * and try once more; a second 401 is left for the caller to report.
    */
   private async call(what: string, path: string, options: CallOptions): Promise<Answer> {
     for (let attempt = 1; ; attempt++) {
       const token = await this.accessToken()
-      const answer = await this.send(what, `${criteoApiUrl()}${path}`, {
-        method: options.method,
-        json: options.json,
-        searchParams: options.searchParams,
-        headers: { authorization: `Bearer ${token}`, accept: 'application/json' }
-      })
+      const answer = await this.send(
+        what,
+        `${criteoApiUrl()}${path}`,
+        {
+          method: options.method,
+          json: options.json,
+          searchParams: options.searchParams,
+          headers: { authorization: `Bearer ${token}`, accept: 'application/json' }
+        },
+        this.redactor(options.identifiers, token)
+      )
       if (answer.status === 401 && attempt === 1) {
-        tokens.deleteIf(this.credentialsKey, token)
+        if (tokens.peek(this.credentialsKey) === token) tokens.delete(this.credentialsKey)
         continue
       }
       return answer
@@ -450,22 +640,33 @@ export class CriteoClient {
 
   /**
    * The one place a request leaves. actions-core's own timeout stops at the response headers; the deadline here also
-   * bounds reading the body, so a connection cut mid-response fails within the timeout instead of hanging. The body
-   * is read once, not cloned: a clone is never told that its source connection broke.
+   * bounds reading the body, so a connection cut mid-response fails within the timeout instead of hanging. When the
+   * deadline passes, the request is aborted for real (see `abortOnDeadline`), so nothing of it stays in memory.
    */
-  private async send(what: string, url: string, options: RequestOptions): Promise<Answer> {
+  private async send(what: string, url: string, options: RequestOptions, redact: Redact): Promise<Answer> {
     const timeout = requestTimeoutMs()
+    const abort = abortOnDeadline()
     let timer: NodeJS.Timeout | undefined
     const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(Object.assign(new Error('deadline'), { name: 'TimeoutError' })), timeout)
+      timer = setTimeout(() => {
+        abort.now()
+        reject(Object.assign(new Error('deadline'), { name: 'TimeoutError' }))
+      }, timeout)
     })
     try {
       const response = await Promise.race([
-        this.request(url, { ...options, throwHttpErrors: false, timeout, skipResponseCloning: true }),
+        this.request(url, {
+          ...options,
+          throwHttpErrors: false,
+          timeout,
+          skipResponseCloning: true,
+          // Not in RequestOptions' type, but merged into the request's own hooks (test/reliability/leak.test.ts).
+          beforeRequest: [abort.remember]
+        } as RequestOptions),
         deadline
       ])
       observeRateLimit(this.credentialsKey, response.headers)
-      return { status: response.status, body: response.data, headers: response.headers }
+      return { status: response.status, body: response.data, headers: response.headers, redact }
     } catch (error) {
       throw networkError(what, error)
     } finally {
@@ -475,12 +676,105 @@ export class CriteoClient {
 
   /** A 2xx answer's body, checked against its schema; anything else becomes the error the status policy picks. */
   private parse<S extends z.ZodType>(what: string, answer: Answer, schema: S): z.infer<S> {
-    if (answer.status < 200 || answer.status >= 300) throw criteoError(what, answer.status, answer.body, answer.headers)
+    if (answer.status < 200 || answer.status >= 300) {
+      throw criteoError(what, answer.status, answer.body, answer.headers, answer.redact)
+    }
     const parsed = schema.safeParse(answer.body)
     if (!parsed.success) {
-      const issues = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`)
+      const issues = parsed.error.issues.map((issue) =>
+        answer.redact(`${issue.path.join('.') || 'body'}: ${issue.message}`)
+      )
       throw unexpectedResponseError(what, issues.slice(0, 3).join('; '))
     }
     return parsed.data
   }
+}
+
+/**
+ * actions-core's request client wraps each request's abort signal in `AbortSignal.any()`, and a signal of ours cannot
+ * reach it (its option merging turns a signal into a plain object). On Node 20 a signal made by `AbortSignal.any()`
+ * is held for the life of the process while it has an abort listener, and node-fetch removes its listener only when a
+ * response ends; a response cut off mid-body never ends. So without this, every such response kept about 19 KB of its
+ * request for good. actions-core hands its options, signal included, to `beforeRequest` hooks; at the deadline the
+ * signal's listeners are told to abort, which destroys the socket and releases everything (docs/actions-core-upstream.md has the
+ * one-line cause and the upstream fix).
+ */
+function abortOnDeadline(): { remember: (options: { signal?: unknown }) => void; now: () => void } {
+  let signal: EventTarget | undefined
+  return {
+    remember: (options) => {
+      if (options.signal instanceof EventTarget) signal = options.signal
+    },
+    now: () => signal?.dispatchEvent(new Event('abort'))
+  }
+}
+
+/** A list's id, or a permanent error when Criteo marks it read-only: amending it could only fail. */
+function writable(list: ListInfo, name?: string, origin?: ListOrigin): string {
+  if (!list.readOnly) return list.id
+  const which = name === undefined ? `Criteo list ${list.id}` : `Criteo list ${list.id} ("${name}")`
+  const fix =
+    origin === undefined
+      ? 'Rename the Engage audience, or choose a writable list in the Criteo list field of this mapping.'
+      : {
+          chosen:
+            'Choose another list in the Criteo list field of this mapping, or clear it to sync to the list named after the audience.',
+          saved: 'Save the mapping again, to create a list or pick a writable one.',
+          engage: 'Reconnect the audience to this destination in Engage, so that a writable list is created or linked.'
+        }[origin]
+  throw new IntegrationError(
+    `${which} is read-only in Criteo: users cannot be added to or removed from it. ${fix}`,
+    ErrorCodes.FORBIDDEN,
+    403
+  )
+}
+
+/** Criteo's answer for a list that no longer exists (or was never the caller's). */
+function isListGone(answer: Answer): boolean {
+  return (answer.status === 403 || answer.status === 404) && hasProblemCode(answer.body, 'audience-invalid')
+}
+
+/**
+ * The list named after an audience was deleted, and Criteo's search still shows it (or it was deleted again while it
+ * was looked up): retried, so the events are sent once the search stops showing it and the list is recreated.
+ */
+function listStillShown(what: string, id: string): RetryableError {
+  return new RetryableError(
+    `${what} failed: the list was deleted in Criteo and its search still shows it; the events will be retried until Criteo lets it be recreated (list ${id}).`,
+    503
+  )
+}
+
+/**
+ * An answer about another list, operation or identifier type than the one amended is not a success: nothing says the
+ * users reached the list. It is reported for good rather than retried, since a retry could write to that other list
+ * again.
+ */
+function checkAnswerIsFor(
+  what: string,
+  id: string,
+  operation: Operation,
+  identifierType: IdentifierType,
+  attributes: { contactListId?: number | null; operation: string; identifierType?: string | null }
+): void {
+  const mismatches: string[] = []
+  if (attributes.contactListId != null && String(attributes.contactListId) !== id) {
+    mismatches.push(`list ${attributes.contactListId}`)
+  }
+  if (attributes.operation.toLowerCase() !== operation) mismatches.push(`operation "${attributes.operation}"`)
+  if (attributes.identifierType != null && attributes.identifierType.toLowerCase() !== identifierType.toLowerCase()) {
+    mismatches.push(`identifier type "${attributes.identifierType}"`)
+  }
+  if (mismatches.length === 0) return
+  throw new IntegrationError(
+    `${what} failed: Criteo's answer is about ${mismatches.join(', ')}, not what was sent (list ${id}, ${operation}, ` +
+      `${identifierType}). The users are not reported as synced, and the amendment is not sent again.`,
+    ErrorCodes.CONFLICT,
+    409
+  )
+}
+
+/** A list name as Criteo compares names for uniqueness, as far as we know: without regard to case or spacing. */
+function looseName(name: string): string {
+  return name.normalize('NFKC').trim().replace(/\s+/g, ' ').toLowerCase()
 }

@@ -2,17 +2,21 @@
 
 export interface Payload {
   /**
-   * The Engage audience key. Users are synced to the Criteo contact list with exactly this name, which is created the first time it is needed. Not used when a Criteo list is chosen below, or when Engage linked the audience to a list.
+   * The Engage audience key. Users are synced to the Criteo contact list with exactly this name, which is created the first time it is needed. By default the event's properties.audience_key (Track events); where the field is empty, as in Identify events, the destination uses the audience's computation key (context.personas.computation_key). Not used when a Criteo list is chosen below, or when Engage linked the audience to a list (context.personas.external_audience_id).
    */
   audience_key?: string
   /**
-   * The user's email address, or its SHA-256 hash. An event without a valid one is reported as not synced, and the rest of its batch goes on.
+   * The user's email address, or its SHA-256 hash. By default the event's context.traits.email (Track events); where the field is empty, as in Identify events, the destination uses traits.email. An event without a valid one is reported as not synced, and the rest of its batch goes on.
    */
   email?: string
   /**
-   * The device's IDFA (iOS) or AAID (Android), synced as its own identifier type. Sent lowercased and never hashed. An all-zero id (ad tracking limited) is skipped.
+   * The device's IDFA (iOS) or AAID (Android), synced as its own identifier type. Leave it empty to use the event's own (context.device.advertisingId), when it has one. Sent lowercased and never hashed. An all-zero id (ad tracking limited) is skipped.
    */
   madid?: string
+  /**
+   * When the Mobile advertising ID field is empty, sync the event's own device advertising id (context.device.advertisingId). Turn off to sync mobile advertising ids only from the field above.
+   */
+  use_device_advertising_id?: boolean
   /**
    * The user's LiveRamp identityLink (RampID), if you have one: synced as its own identifier type, as given.
    */
@@ -25,10 +29,6 @@ export interface Payload {
    * Optional: an existing contact list of the advertiser to sync every user of this mapping to, chosen by name from the drop-down (or typed as its id). Leave empty to sync each audience to the list named after it.
    */
   list_id?: string
-  /**
-   * The Criteo list Engage linked to the audience when it was connected to this destination. When present, users go straight to that list.
-   */
-  external_audience_id?: string
   /**
    * Optional: a value that is true when the user allows ad targeting (for example an ads-consent trait). When it is false, users entering an audience are not added and their events say "Not synced: no consent"; users exiting are still removed. Leave empty to sync everyone.
    */
