@@ -30,9 +30,12 @@ import { AudienceAction, audienceKeysOf, Mappings, NO_AUDIENCE_KEY, RoutedEvent,
 
 /** What the destination will make of a routed event, found out before anything is sent. */
 export interface PreparedEvent extends RoutedEvent {
-  /** The audience key as the preset's mapping reads it, for the tallies. */
+  /** The audience key as the destination reads it (the mapped one, or the computation key), for the tallies. */
   audience: string
-  /** The payload actions-core hands the destination; undefined when actions-core refuses the event itself. */
+  /**
+   * What the destination syncs for it: actions-core's payload, filled in as performBatch fills it (`batchEventsOf`);
+   * undefined when actions-core refuses the event itself.
+   */
   payload?: AudienceEvent
   /** Why actions-core refuses the event, when it does. */
   refusal?: string
@@ -132,6 +135,7 @@ export class EventPreparer {
         return { ...payload, consent: undefined }
       }),
       {
+        // What performBatch is told too: actions-core's reading of the event, or the action's own (routes.ts).
         operations: planned.map((i) => routed[i].operation),
         gumCallerId: gumCallerIdOf(this.settings.gum_caller_id)
       }
