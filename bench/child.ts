@@ -12,9 +12,10 @@ export class ChildScript {
   private readonly exited: Promise<number | null>
   private stderr = ''
 
-  constructor(script: string, args: string[]) {
+  constructor(script: string, args: string[], nodeFlags: string[] = []) {
     const file = join(__dirname, 'processes', script)
-    this.child = spawn(process.execPath, ['-r', require.resolve('ts-node/register/transpile-only'), file, ...args], {
+    const register = require.resolve('ts-node/register/transpile-only')
+    this.child = spawn(process.execPath, [...nodeFlags, '-r', register, file, ...args], {
       stdio: ['pipe', 'pipe', 'pipe']
     })
     this.child.stderr.on('data', (chunk: Buffer) => {

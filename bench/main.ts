@@ -12,6 +12,7 @@ import { measureMillionUsers, SyncOptions, SyncScenario } from './million'
 import { BenchResults, failures, formatResults, Machine } from './report'
 import { measureSteadyState } from './steady-state'
 import { measureSideBySide, SideBySideOptions } from './side-by-side'
+import { measureTimeOrdered, TimeOrderedOptions } from './time-ordered'
 import { measureTokenFleet, TokenFleetOptions } from './token-fleet'
 
 export interface BenchConfig {
@@ -22,6 +23,7 @@ export interface BenchConfig {
   largeBatches: { sizes: number[]; runs: number }
   sync: SyncOptions
   sideBySide: SideBySideOptions
+  timeOrdered: TimeOrderedOptions
   tokenFleet: TokenFleetOptions
 }
 
@@ -49,6 +51,17 @@ export const FULL: BenchConfig = {
     scenarios: SCENARIOS
   },
   sideBySide: { batches: 100, batchSize: 1_000, rounds: 9, warmupRounds: 2, rival: 'segment' },
+  // A Segment export: 5 audiences, 15% exits interleaved in time order, a third as many users as events.
+  timeOrdered: {
+    sizes: [300_000, 1_000_000],
+    audiences: 5,
+    exitShare: 0.15,
+    usersPerEvent: 1 / 3,
+    batchSize: 1_000,
+    concurrency: 4,
+    latencyMs: 300,
+    rateLimitPerMinute: CRITEO_REQUESTS_PER_MINUTE
+  },
   // 8 workers of 2 slots, a batch every 4 s each: 4 batches a second, about what Criteo's 250 requests a minute allow
   // one app at one amendment a batch. 300 ms a call, as in 5. At 50× real time, a token lifetime takes 18 s.
   tokenFleet: {
@@ -83,6 +96,16 @@ export const QUICK: BenchConfig = {
     scenarios: SCENARIOS
   },
   sideBySide: { batches: 20, batchSize: 1_000, rounds: 5, warmupRounds: 1, rival: 'segment' },
+  timeOrdered: {
+    sizes: [30_000, 100_000],
+    audiences: 5,
+    exitShare: 0.15,
+    usersPerEvent: 1 / 3,
+    batchSize: 1_000,
+    concurrency: 4,
+    latencyMs: 3_000,
+    rateLimitPerMinute: 25
+  },
   tokenFleet: { ...FULL.tokenFleet, windows: 2, speed: 100 }
 }
 
@@ -104,19 +127,22 @@ export async function runBenchmarks(
   const started = performance.now()
   // Taken before anything runs: other work on the machine shows here, and skews every timing.
   const before = machine()
-  log('1/7 identifier preparation')
+  log('1/8 identifier preparation')
   const identifiers = measureIdentifierPreparation(config.identifiers)
-  log('2/7 requests per batch at steady state')
+  log('2/8 requests per batch at steady state')
   const steadyState = await measureSteadyState(config.steadyState)
-  log('3/7 CPU per 1,000 events')
+  log('3/8 CPU per 1,000 events')
   const cpu = await measureCpuPerEvent(config.cpu)
-  log('4/7 large batches')
+  log('4/8 large batches')
   const largeBatches = await measureLargeBatches(config.largeBatches)
-  log(`5/7 ${config.sync.users.toLocaleString('en-US')} users end to end (${config.sync.scenarios.length} scenarios)`)
+  log(`5/8 ${config.sync.users.toLocaleString('en-US')} users end to end (${config.sync.scenarios.length} scenarios)`)
   const syncRows = await measureMillionUsers(config.sync)
-  log('6/7 side by side with Segment’s criteo-audiences')
+  log('6/8 side by side with Segment’s criteo-audiences')
   const sideBySide = await measureSideBySide(config.sideBySide)
-  log(`7/7 token requests of ${config.tokenFleet.workers} workers`)
+  const sizes = config.timeOrdered.sizes.map((n) => n.toLocaleString('en-US')).join(' and ')
+  log(`7/8 time-ordered exports of ${sizes} events, each in time order and grouped, each in a process of its own`)
+  const timeOrdered = await measureTimeOrdered(config.timeOrdered)
+  log(`8/8 token requests of ${config.tokenFleet.workers} workers`)
   const tokenFleet = await measureTokenFleet(config.tokenFleet)
   return {
     mode: config.mode,
@@ -128,6 +154,7 @@ export async function runBenchmarks(
     largeBatches,
     sync: { options: config.sync, rows: syncRows },
     sideBySide,
+    timeOrdered: { options: config.timeOrdered, rows: timeOrdered },
     tokenFleet
   }
 }

@@ -6,6 +6,7 @@ import type { SyncOptions, SyncRow } from './million'
 import { SteadyStateResult, usersPerMinute } from './steady-state'
 import { formatSideBySide, sideBySideChecks, sideBySideFailures } from './side-by-side'
 import type { SideBySideOutcome } from './side-by-side'
+import type { TimeOrderedOptions, TimeOrderedRow } from './time-ordered'
 import { formatTokenFleet, tokenFleetChecks, tokenFleetFailures } from './token-fleet'
 import type { TokenFleetOutcome } from './token-fleet'
 
@@ -28,6 +29,7 @@ export interface BenchResults {
   largeBatches: LargeBatchRow[]
   sync: { options: SyncOptions; rows: SyncRow[] }
   sideBySide: SideBySideOutcome
+  timeOrdered: { options: TimeOrderedOptions; rows: TimeOrderedRow[] }
   tokenFleet: TokenFleetOutcome
 }
 
@@ -113,8 +115,31 @@ export function failures(results: BenchResults): string[] {
     }
   }
   found.push(...sideBySideFailures(results.sideBySide))
+  for (const row of results.timeOrdered.rows) {
+    if (row.errored > 0 || row.mismatched > 0 || row.synced !== row.events) {
+      found.push(
+        `7, ${count(row.events)} ${row.ordering}: ${row.errored} errored, ${row.synced} synced of ${row.events}, ${row.mismatched} list members wrong`
+      )
+    }
+  }
   found.push(...tokenFleetFailures(results.tokenFleet))
   return found
+}
+
+/** The time-ordered run of a size and the grouped run of the same events. */
+export function timeOrderedPairs(rows: readonly TimeOrderedRow[]) {
+  const sizes = [...new Set(rows.map((row) => row.events))]
+  return sizes.flatMap((events) => {
+    const time = rows.find((row) => row.events === events && row.ordering === 'time')
+    const grouped = rows.find((row) => row.events === events && row.ordering === 'grouped')
+    return time && grouped ? [{ events, time, grouped }] : []
+  })
+}
+
+/** Heap after GC at the run's last tenth over its first: 1.00 is flat. */
+export function heapGrowth(row: TimeOrderedRow): number {
+  const heap = row.heapAfterGc
+  return heap.length < 2 ? 1 : heap[heap.length - 1] / heap[0]
 }
 
 /** Every target of the issue, with the figure this run measured. */
@@ -223,6 +248,48 @@ export function checkTargets(results: BenchResults): TargetCheck[] {
     })
   }
   checks.push(...sideBySideChecks(results.sideBySide))
+
+  const pairs = timeOrderedPairs(results.timeOrdered.rows)
+  const first = pairs[0]
+  const last = pairs[pairs.length - 1]
+  if (first) {
+    const ratio = first.time.requests / first.grouped.requests
+    checks.push({
+      measure: `7. requests, ${count(first.events)} events in time order ÷ grouped by operation`,
+      figure: `${times(ratio)} (${count(first.time.requests)} / ${count(first.grouped.requests)})`,
+      target: '≤ 1.50×',
+      met: ratio <= 1.5
+    })
+  }
+  if (last) {
+    const ratio = last.time.simulatedMinutes / last.grouped.simulatedMinutes
+    checks.push({
+      measure: `7. simulated time, ${count(last.events)} events in time order ÷ grouped by operation`,
+      figure: `${times(ratio)} (${fixed(last.time.simulatedMinutes)} / ${fixed(last.grouped.simulatedMinutes)} min)`,
+      target: '≤ 1.20×',
+      met: ratio <= 1.2
+    })
+  }
+  const timeOrderedRows = results.timeOrdered.rows
+  if (timeOrderedRows.length > 0) {
+    const wrong = timeOrderedRows.reduce((n, row) => n + row.mismatched, 0)
+    const errored = timeOrderedRows.reduce((n, row) => n + row.errored, 0)
+    checks.push({
+      measure: '7. list members wrong / events errored, every run',
+      figure: `${wrong} / ${errored}`,
+      target: '0 / 0',
+      met: wrong === 0 && errored === 0
+    })
+  }
+  if (last) {
+    const growth = heapGrowth(last.time)
+    checks.push({
+      measure: `7. heap after GC, last tenth ÷ first tenth, ${count(last.events)} in time order`,
+      figure: `${times(growth)} (${mb(last.time.heapAfterGc[0] ?? 0)} → ${mb(last.time.heapAfterGc[last.time.heapAfterGc.length - 1] ?? 0)}; peak RSS ${mb(last.time.peakRss)})`,
+      target: '≤ 1.10× (flat)',
+      met: growth <= 1.1
+    })
+  }
   checks.push(...tokenFleetChecks(results.tokenFleet))
   return checks
 }
@@ -429,6 +496,58 @@ export function formatResults(results: BenchResults): string {
   )
 
   out.push('', ...formatSideBySide(results.sideBySide))
+
+  const to = results.timeOrdered.options
+  out.push(
+    '',
+    `7. Time-ordered exports: ${to.audiences} audiences, ${pct(to.exitShare)} exits interleaved, ` +
+      `${fixed(1 / to.usersPerEvent, 0)} events a user; in time order, and the same events grouped by operation; ` +
+      `batches of ${count(to.batchSize)}, ${to.concurrency} at once, rate limit ${to.rateLimitPerMinute}/min, ` +
+      `SIMULATED time: ${count(to.latencyMs)} ms per request; each run in a process of its own`
+  )
+  out.push(
+    table(
+      [
+        'events',
+        'order',
+        'exits',
+        'windows',
+        'batches',
+        'superseded',
+        'requests',
+        'amend',
+        '429',
+        'paced waits',
+        'waiting min',
+        'sim. min',
+        'wrong',
+        'heap after GC',
+        'peak RSS',
+        'real s'
+      ],
+      results.timeOrdered.rows.map((row) => [
+        count(row.events),
+        row.ordering === 'time' ? 'time order' : 'grouped',
+        count(row.exits),
+        count(row.windows),
+        count(row.batches),
+        count(row.superseded),
+        count(row.requests),
+        count(row.amendments),
+        count(row.rateLimited),
+        count(row.rateLimitPauses),
+        fixed(row.rateLimitWaitMs / 60_000),
+        fixed(row.simulatedMinutes),
+        count(row.mismatched),
+        row.heapAfterGc.length > 0
+          ? `${mb(row.heapAfterGc[0])} → ${mb(row.heapAfterGc[row.heapAfterGc.length - 1])}`
+          : '-',
+        mb(row.peakRss),
+        fixed(row.realSeconds, 1)
+      ])
+    )
+  )
+
   out.push('', ...formatTokenFleet(results.tokenFleet))
 
   const failed = failures(results)

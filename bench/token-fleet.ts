@@ -3,7 +3,7 @@ import { table } from './report'
 import type { TargetCheck } from './report'
 
 /**
- * 7. Token requests a fleet makes. Segment runs a destination instance's batches on many workers; how many token
+ * 8. Token requests a fleet makes. Segment runs a destination instance's batches on many workers; how many token
  * requests they make per token lifetime depends on where the token is kept:
  * - `worker caches`: each worker keeps its own (a host that keeps none: no `oauth` in the settings);
  * - `Segment store, plain refresh`: Segment's store (the token held now, read into each batch's `settings.oauth`,
@@ -88,7 +88,7 @@ function notSyncedOf(row: FleetResult): number {
 export function formatTokenFleet({ options, rows }: TokenFleetOutcome): string[] {
   const fleetRate = (options.workers * options.concurrency) / options.periodSeconds
   return [
-    `7. Token requests of a fleet: ${options.workers} workers (module instances of their own, one process) × ` +
+    `8. Token requests of a fleet: ${options.workers} workers (module instances of their own, one process) × ` +
       `${options.concurrency} batches in flight, each slot a batch of ${options.batchSize} every ` +
       `${options.periodSeconds} s (${fixed(fleetRate)} batches/s fleet-wide), ${options.windows} token lifetimes of ` +
       `900 s, SIMULATED time (${options.speed}× real): Criteo answers in ${count(options.latencyMs)} ms, its token ` +
@@ -123,7 +123,7 @@ export function tokenFleetChecks({ options, rows }: TokenFleetOutcome): TargetCh
   return rows.map((row) => {
     const store = row.variant === 'Segment store'
     return {
-      measure: `7. token requests per 900 s, ${options.workers} workers, ${row.variant}`,
+      measure: `8. token requests per 900 s, ${options.workers} workers, ${row.variant}`,
       figure: fixed(steadyTokenRequests(row)),
       target: store ? '1' : '',
       met: store ? steadyTokenRequests(row) <= 1 : undefined
@@ -136,7 +136,7 @@ export function tokenFleetFailures({ rows }: TokenFleetOutcome): string[] {
   return rows.flatMap((row) => {
     const notSynced = notSyncedOf(row)
     return notSynced > 0 || row.synced !== row.events
-      ? [`7, ${row.variant}: ${notSynced} of ${row.events} events not synced (${JSON.stringify(row.notSynced)})`]
+      ? [`8, ${row.variant}: ${notSynced} of ${row.events} events not synced (${JSON.stringify(row.notSynced)})`]
       : []
   })
 }

@@ -148,3 +148,78 @@ export function generateEngageStream(options: StreamOptions): SegmentEvent[] {
   }
   return events
 }
+
+export interface TimeOrderedOptions {
+  events: number
+  audiences: readonly string[]
+  /** Users drawn from: fewer users than events means the same users enter, exit and enter again. */
+  users: number
+  /** Share of the events that are exits, each of a user who is a member of that audience at that point. */
+  exitShare: number
+  seed?: number
+  mode?: EventMode
+}
+
+/** Members of one audience, drawn at random in O(1): an array with swap-removal and each user's place in it. */
+class Members {
+  private readonly list: number[] = []
+  private readonly place = new Map<number, number>()
+
+  get size(): number {
+    return this.list.length
+  }
+
+  has(user: number): boolean {
+    return this.place.has(user)
+  }
+
+  add(user: number): void {
+    this.place.set(user, this.list.length)
+    this.list.push(user)
+  }
+
+  /** Removes and returns a member picked with `roll` in [0, 1). */
+  take(roll: number): number {
+    const at = Math.floor(roll * this.list.length)
+    const user = this.list[at]
+    const last = this.list.pop() as number
+    if (at < this.list.length) {
+      this.list[at] = last
+      this.place.set(last, at)
+    }
+    this.place.delete(user)
+    return user
+  }
+}
+
+/**
+ * A stream as a Segment export holds it: in time order, entries and exits of many users interleaved, the same users
+ * entering, exiting and entering again. Every user has a valid email, so that every list can be checked exactly.
+ */
+export function generateTimeOrderedStream(options: TimeOrderedOptions): SegmentEvent[] {
+  const { events: total, audiences, users, exitShare, seed = 7, mode = 'track' } = options
+  const rand = random(seed)
+  const members = audiences.map(() => new Members())
+  const emailOf = (user: number) =>
+    `${FIRST[user % FIRST.length]}.${LAST[(user >> 4) % LAST.length]}${user}@${DOMAINS[user % DOMAINS.length]}`
+  const events: SegmentEvent[] = []
+  while (events.length < total) {
+    let a = Math.floor(rand() * audiences.length)
+    // An audience every user is in can only be exited.
+    if (rand() < exitShare || members[a].size === users) {
+      // An exit of a member: of this audience, or of the next one that has members (none early on: then an entry).
+      for (let k = 0; k < audiences.length && members[a].size === 0; k++) a = (a + 1) % audiences.length
+      if (members[a].size > 0) {
+        const user = members[a].take(rand())
+        events.push(engageEvent(`u${user}`, audiences[a], false, emailOf(user), events.length, mode))
+        continue
+      }
+    }
+    // An entry of a user who is not a member; the pool is large enough that a few draws find one.
+    let user = Math.floor(rand() * users)
+    while (members[a].has(user)) user = Math.floor(rand() * users)
+    members[a].add(user)
+    events.push(engageEvent(`u${user}`, audiences[a], true, emailOf(user), events.length, mode))
+  }
+  return events
+}

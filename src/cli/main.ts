@@ -1,17 +1,20 @@
 #!/usr/bin/env node
+import { accessSync, constants, statSync, writeFileSync } from 'fs'
+import { dirname, resolve } from 'path'
 import { parseArgs } from 'util'
 import type { Readable } from 'stream'
 import { createRequestClient } from '@segment/actions-core'
-import type { SegmentEvent } from '@segment/actions-core'
 import { DEFAULT_VARIANT_RATE, startSandbox } from '../sandbox'
 import { pointDestinationAt, SANDBOX_SETTINGS } from './sandbox-target'
 import type { Sandbox } from '../sandbox'
 import { CriteoClient } from '../destinations/criteo-audiences/criteo/client'
+import { criteoApiUrl } from '../destinations/criteo-audiences/versioning-info'
 import { generateEngageStream } from './generate'
-import { readEvents } from './input'
+import { readEvents, ReadEvents } from './input'
 import { planSync } from './dry-run'
 import { Progress } from './progress'
-import { formatPlan, formatReport, Report } from './report'
+import { formatPlan, formatReport, Report, syncSucceeded } from './report'
+import { routeStream } from './routes'
 import { Credentials, RUN_DEFAULTS, runSync } from './runner'
 
 /** The usage text, naming the command as it was started: `npm start --` in this repo, else the installed bin. */
@@ -27,12 +30,13 @@ Options:
   --live              sync to the real Criteo API, with CRITEO_CLIENT_ID, CRITEO_CLIENT_SECRET, CRITEO_ADVERTISER_ID
   --dry-run           show what would be sent (counts per audience and operation), send nothing
   --json              print the report as JSON
+  --report FILE       also write the report as JSON to FILE (what to use in a pipe: npm prints its own lines first)
   --batch-size N      events per batch (default ${RUN_DEFAULTS.batchSize})
   --concurrency N     batches in flight at once (default ${RUN_DEFAULTS.concurrency})
   --max-attempts N    attempts per event for retryable failures (default ${RUN_DEFAULTS.maxAttempts})
   --entered N         generated "Audience Entered" events (default 30000)
-  --exited N          generated "Audience Exited" events (default 3000)
-  --seed N            seed of the generated stream (default 42)
+  --exited N          generated "Audience Exited" events, at most --entered (default 3000)
+  --seed N            seed of the generated stream, 0 or more (default 42)
   --identify          generate entries and exits as Identify events (audiences set to "Send Identify") instead
   --sandbox-state F   keep the sandbox's lists in this JSON file, so a second run sees the first run's lists
   --faults RATE       make the sandbox fail this share of requests (0 to 1): 5xx, 429 bursts, resets, revoked tokens
@@ -45,17 +49,37 @@ Options:
 export interface CliIo {
   stdout: NodeJS.WritableStream
   stderr: NodeJS.WriteStream
-  stdin?: Readable
+  stdin?: Readable & { isTTY?: boolean }
   env?: NodeJS.ProcessEnv
 }
 
+/** The command line itself is wrong: said in one line, followed by the usage text. */
 class UsageError extends Error {}
+/** The command line is fine, but what it names is not (a file, a folder, the environment): said in one line. */
+class SetupError extends Error {}
 
-function positiveInt(name: string, value: string | undefined, fallback: number): number {
+const NUMBER_OPTIONS = ['batch-size', 'concurrency', 'max-attempts', 'entered', 'exited', 'seed', 'faults', 'variants']
+
+/**
+ * `--batch-size -5` as `--batch-size=-5`: parseArgs takes a value starting with a dash for an option of its own, and
+ * its complaint would not say what is wrong with the number.
+ */
+function joinNegativeNumbers(argv: string[]): string[] {
+  const joined: string[] = []
+  for (let i = 0; i < argv.length; i++) {
+    const name = argv[i].replace(/^--/, '')
+    if (argv[i].startsWith('--') && NUMBER_OPTIONS.includes(name) && /^-\d/.test(argv[i + 1] ?? '')) {
+      joined.push(`${argv[i]}=${argv[++i]}`)
+    } else joined.push(argv[i])
+  }
+  return joined
+}
+
+function wholeNumber(name: string, value: string | undefined, fallback: number, min: number): number {
   if (value === undefined) return fallback
-  const parsed = Number(value)
-  if (!Number.isInteger(parsed) || parsed < 0 || (parsed === 0 && name !== 'exited')) {
-    throw new UsageError(`--${name} must be a whole number${name === 'exited' ? '' : ' above 0'}, not "${value}".`)
+  const parsed = value.trim() === '' ? NaN : Number(value)
+  if (!Number.isInteger(parsed) || parsed < min) {
+    throw new UsageError(`--${name} must be a whole number${min === 0 ? '' : ` of ${min} or more`}, not "${value}".`)
   }
   return parsed
 }
@@ -68,57 +92,82 @@ function withVariantsRate(argv: string[]): string[] {
 }
 
 function parse(argv: string[]) {
-  const { values } = parseArgs({
-    args: withVariantsRate(argv),
-    options: {
-      input: { type: 'string' },
-      live: { type: 'boolean', default: false },
-      'dry-run': { type: 'boolean', default: false },
-      json: { type: 'boolean', default: false },
-      'batch-size': { type: 'string' },
-      concurrency: { type: 'string' },
-      'max-attempts': { type: 'string' },
-      entered: { type: 'string' },
-      exited: { type: 'string' },
-      seed: { type: 'string' },
-      identify: { type: 'boolean', default: false },
-      'sandbox-state': { type: 'string' },
-      faults: { type: 'string' },
-      variants: { type: 'string' },
-      help: { type: 'boolean', default: false }
-    },
-    strict: true,
-    allowPositionals: false
-  })
-  return {
+  let values
+  try {
+    ;({ values } = parseArgs({
+      args: joinNegativeNumbers(withVariantsRate(argv)),
+      options: {
+        input: { type: 'string' },
+        live: { type: 'boolean', default: false },
+        'dry-run': { type: 'boolean', default: false },
+        json: { type: 'boolean', default: false },
+        report: { type: 'string' },
+        'batch-size': { type: 'string' },
+        concurrency: { type: 'string' },
+        'max-attempts': { type: 'string' },
+        entered: { type: 'string' },
+        exited: { type: 'string' },
+        seed: { type: 'string' },
+        identify: { type: 'boolean', default: false },
+        'sandbox-state': { type: 'string' },
+        faults: { type: 'string' },
+        variants: { type: 'string' },
+        help: { type: 'boolean', default: false }
+      },
+      strict: true,
+      allowPositionals: false
+    }))
+  } catch (error) {
+    throw new UsageError((error as Error).message)
+  }
+  const options = {
     input: values.input,
     live: values.live,
     dryRun: values['dry-run'],
     json: values.json,
+    report: values.report,
     help: values.help,
-    batchSize: positiveInt('batch-size', values['batch-size'], RUN_DEFAULTS.batchSize),
-    concurrency: positiveInt('concurrency', values.concurrency, RUN_DEFAULTS.concurrency),
-    maxAttempts: positiveInt('max-attempts', values['max-attempts'], RUN_DEFAULTS.maxAttempts),
-    entered: positiveInt('entered', values.entered, 30_000),
-    exited: positiveInt('exited', values.exited, 3_000),
-    seed: positiveInt('seed', values.seed, 42),
+    batchSize: wholeNumber('batch-size', values['batch-size'], RUN_DEFAULTS.batchSize, 1),
+    concurrency: wholeNumber('concurrency', values.concurrency, RUN_DEFAULTS.concurrency, 1),
+    maxAttempts: wholeNumber('max-attempts', values['max-attempts'], RUN_DEFAULTS.maxAttempts, 1),
+    entered: wholeNumber('entered', values.entered, 30_000, 1),
+    exited: wholeNumber('exited', values.exited, 3_000, 0),
+    seed: wholeNumber('seed', values.seed, 42, 0),
     identify: values.identify,
     sandboxState: values['sandbox-state'],
     faultRate: faultRate(values.faults),
     variantRate: variantRate(values.variants)
   }
+  if (options.exited > options.entered) {
+    throw new UsageError(
+      `--exited (${options.exited}) cannot be more than --entered (${options.entered}): each exit is of a user who entered.`
+    )
+  }
+  if (options.live && options.faultRate > 0)
+    throw new UsageError('--faults applies to the sandbox only, not to --live.')
+  if (options.live && options.variantRate !== undefined)
+    throw new UsageError('--variants applies to the sandbox only, not to --live.')
+  if (options.identify && options.input !== undefined) {
+    throw new UsageError('--identify shapes the generated stream; events read with --input are synced as they are.')
+  }
+  if (options.live && options.input === undefined) {
+    throw new UsageError(
+      '--live sends real users to your Criteo account: give them with --input FILE (or - for stdin).'
+    )
+  }
+  return options
 }
 
 function variantRate(value: string | undefined): number | undefined {
   if (value === undefined) return undefined
-  const rate = Number(value)
+  const rate = value.trim() === '' ? NaN : Number(value)
   if (!(rate >= 0 && rate <= 1)) throw new UsageError(`--variants takes a share from 0 to 1, not "${value}".`)
   return rate
 }
 
 function faultRate(value: string | undefined): number {
   if (value === undefined) return 0
-  const rate = Number(value)
+  const rate = value.trim() === '' ? NaN : Number(value)
   if (!(rate >= 0 && rate <= 1)) throw new UsageError(`--faults takes a share of requests from 0 to 1, not "${value}".`)
   return rate
 }
@@ -127,7 +176,7 @@ function faultRate(value: string | undefined): number {
 export function liveCredentials(env: NodeJS.ProcessEnv): Credentials {
   const missing = ['CRITEO_CLIENT_ID', 'CRITEO_CLIENT_SECRET', 'CRITEO_ADVERTISER_ID'].filter((name) => !env[name])
   if (missing.length > 0) {
-    throw new UsageError(
+    throw new SetupError(
       `--live needs ${missing.join(', ')} in the environment (the credentials of your Criteo API app).`
     )
   }
@@ -138,7 +187,64 @@ export function liveCredentials(env: NodeJS.ProcessEnv): Credentials {
   }
 }
 
-/** Runs the command; resolves to its exit code: 0 when every event with a valid email was synced. */
+function errorCode(error: unknown): string | undefined {
+  return (error as { code?: string }).code
+}
+
+/** A file the command will read: it exists, is a file, and can be read. */
+function checkReadableFile(option: string, path: string): void {
+  try {
+    if (statSync(path).isDirectory()) throw new SetupError(`${option} ${path} is a folder, not a file of events.`)
+    accessSync(path, constants.R_OK)
+  } catch (error) {
+    if (error instanceof SetupError) throw error
+    const code = errorCode(error)
+    if (code === 'ENOENT') throw new SetupError(`${option} ${path}: no such file.`)
+    if (code === 'EACCES' || code === 'EPERM')
+      throw new SetupError(`${option} ${path} cannot be read: permission denied.`)
+    throw new SetupError(`${option} ${path} cannot be read (${code ?? (error as Error).message}).`)
+  }
+}
+
+/** A file the command will write: its folder exists, and the path is not a folder itself. */
+function checkWritableFile(option: string, path: string): void {
+  const folder = dirname(resolve(path))
+  let isFolder = false
+  try {
+    isFolder = statSync(folder).isDirectory()
+  } catch {
+    // Reported below: a folder that cannot be looked at is as good as missing.
+  }
+  if (!isFolder) throw new SetupError(`${option} ${path}: its folder ${folder} does not exist.`)
+  try {
+    if (statSync(path).isDirectory()) throw new SetupError(`${option} ${path} is a folder, not a file.`)
+  } catch (error) {
+    if (error instanceof SetupError) throw error
+  }
+}
+
+/** Why a file or stream held nothing to sync, in words that say what was found instead. */
+function nothingToSync(source: string, read: ReadEvents, ignored: number, unreadable: number): string {
+  if (read.lines === 0) return `No events to sync: ${source} is empty.`
+  if (read.jsonArray && read.events.length === 0) {
+    return (
+      `No events to sync: ${source} holds a JSON array, but --input takes one JSON event per line (NDJSON). ` +
+      `Convert it first, for example: jq -c '.[]' ${source === 'standard input' ? 'FILE' : source} > events.ndjson`
+    )
+  }
+  if (read.events.length === 0) {
+    return `No events to sync: none of the ${read.lines.toLocaleString('en-US')} lines of ${source} is a JSON object (--input takes one JSON event per line).`
+  }
+  const found = [
+    ignored > 0
+      ? `${ignored.toLocaleString('en-US')} are not audience entries or exits (Audience Entered, Audience Exited, or an audience Identify with true or false)`
+      : '',
+    unreadable > 0 ? `${unreadable.toLocaleString('en-US')} have a null context or context.personas` : ''
+  ].filter(Boolean)
+  return `No audience events to sync in ${source}: of its ${read.events.length.toLocaleString('en-US')} events, ${found.join(', and ')}.`
+}
+
+/** Runs the command; resolves to its exit code: 0 when every event with a valid identifier was synced. */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const env = io.env ?? process.env
   let options: ReturnType<typeof parse>
@@ -150,27 +256,38 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       return 0
     }
     if (options.live && !options.dryRun) settings = liveCredentials(env)
-    if (options.live && options.faultRate > 0)
-      throw new UsageError('--faults applies to the sandbox only, not to --live.')
-    if (options.live && options.variantRate !== undefined)
-      throw new UsageError('--variants applies to the sandbox only, not to --live.')
-    if (options.identify && options.input !== undefined) {
-      throw new UsageError('--identify shapes the generated stream; events read with --input are synced as they are.')
-    }
-    if (options.live && options.input === undefined) {
-      throw new UsageError(
-        '--live sends real users to your Criteo account: give them with --input FILE (or - for stdin).'
-      )
-    }
+    if (options.input !== undefined && options.input !== '-') checkReadableFile('--input', options.input)
+    if (options.sandboxState !== undefined) checkWritableFile('--sandbox-state', options.sandboxState)
+    if (options.report !== undefined) checkWritableFile('--report', options.report)
   } catch (error) {
-    io.stderr.write(`${(error as Error).message}\n\n${usage(env)}`)
+    if (error instanceof SetupError) io.stderr.write(`${error.message}\n`)
+    else io.stderr.write(`${(error as Error).message}\n\n${usage(env)}`)
     return 2
   }
 
-  let events: SegmentEvent[]
+  const output = (value: unknown, text: string) => {
+    io.stdout.write(options.json ? `${JSON.stringify(value, null, 2)}\n` : `${text}\n`)
+    if (options.report !== undefined) writeFileSync(options.report, `${JSON.stringify(value, null, 2)}\n`)
+  }
+
+  let events: unknown[]
+  let skippedLines = 0
+  // Audience entries and exits: what the progress bar and the report count.
+  let audienceEvents: number
   if (options.input !== undefined) {
+    const source = options.input === '-' ? 'standard input' : options.input
+    if (options.input === '-' && io.stdin?.isTTY) {
+      io.stderr.write('Waiting for events on stdin, one JSON event per line; end with Ctrl-D.\n')
+    }
     const read = await readEvents(options.input, io.stdin)
     events = read.events
+    skippedLines = read.badLines.length
+    const { routed, ignored, unreadable } = routeStream(events)
+    if (routed.length === 0) {
+      io.stderr.write(`${nothingToSync(source, read, ignored, unreadable)}\n`)
+      return 1
+    }
+    audienceEvents = routed.length
     if (read.badLines.length > 0) {
       io.stderr.write(
         `Skipped ${read.badLines.length} line(s) that were not JSON objects (first: line ${read.badLines[0]}).\n`
@@ -183,22 +300,26 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       seed: options.seed,
       mode: options.identify ? 'identify' : 'track'
     })
+    const { routed } = routeStream(events)
+    audienceEvents = routed.length
+    const exits = routed.filter((event) => event.operation === 'remove').length
+    if (exits < options.exited) {
+      io.stderr.write(
+        `--exited ${options.exited}: only ${exits} users entered with a valid email to exit; the stream has ${exits} exits.\n`
+      )
+    }
   }
 
   if (options.dryRun) {
-    const { sends, ignored } = planSync(events, options.batchSize)
-    io.stdout.write(
-      options.json
-        ? `${JSON.stringify({ dryRun: true, sends, ignored }, null, 2)}\n`
-        : `${formatPlan(sends, ignored)}\n`
-    )
+    const plan = await planSync(events, { batchSize: options.batchSize, settings })
+    output({ dryRun: true, ...plan, skippedLines }, formatPlan(plan))
     return 0
   }
 
   let sandbox: Sandbox | undefined
   let restoreTarget: (() => void) | undefined
   try {
-    let target = 'Criteo (api.criteo.com)'
+    let target = `Criteo at ${criteoApiUrl()}`
     if (!settings) {
       sandbox = await startSandbox({
         stateFile: options.sandboxState,
@@ -211,7 +332,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       settings = SANDBOX_SETTINGS
       target = `the Criteo sandbox at ${sandbox.url}`
     }
-    io.stderr.write(`Syncing ${events.length.toLocaleString('en-US')} events to ${target}…\n`)
+    io.stderr.write(`Syncing ${audienceEvents.toLocaleString('en-US')} audience events to ${target}…\n`)
     const progress = new Progress(io.stderr, 'sync')
     const result = await runSync({
       events,
@@ -219,9 +340,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       batchSize: options.batchSize,
       concurrency: options.concurrency,
       maxAttempts: options.maxAttempts,
-      onProgress: (done, total) => progress.update(done, total)
-    })
-    const requests = sandbox?.requestCounts()
+      onProgress: (state) => progress.update(state)
+    }).finally(() => progress.finish())
     const client = new CriteoClient(createRequestClient(), settings)
     const listSizes: Record<string, number | null> = {}
     for (const audience of result.audiences) {
@@ -231,9 +351,11 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         .then((stats) => stats.numberOfIdentifiers ?? null)
         .catch(() => null)
     }
-    const ok = result.audiences.every((a) => a.errored === 0)
-    const report: Report = { ...result, target, requests, listSizes, ok }
-    io.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`)
+    // Counted after the statistics calls, so that they are among the requests.
+    const requests = sandbox?.requestCounts()
+    const ok = syncSucceeded(result)
+    const report: Report = { ...result, target, skippedLines, requests, listSizes, ok }
+    output(report, formatReport(report))
     return ok ? 0 : 1
   } finally {
     await sandbox?.close()

@@ -1,9 +1,15 @@
-import type { PlannedSend } from './dry-run'
+import type { SyncPlan } from './dry-run'
+import { formatDuration } from './progress'
 import type { SyncResult } from './runner'
 
 export interface Report extends SyncResult {
   target: string
-  /** Requests the target received, by kind (the sandbox counts them; the real Criteo does not tell). */
+  /** Lines of the --input file that were not JSON objects, skipped. */
+  skippedLines: number
+  /**
+   * Requests the target received, by kind, the statistics calls for `listSizes` included (the sandbox counts them;
+   * the real Criteo does not tell).
+   */
   requests?: Record<string, number>
   /** Identifiers in each audience's list after the sync, as the target's statistics endpoint reports them. */
   listSizes: Record<string, number | null>
@@ -13,6 +19,7 @@ export interface Report extends SyncResult {
 /** What the runner skips, as the report says it. */
 const NOT_AUDIENCE_EVENTS =
   'were not audience entries or exits (Audience Entered, Audience Exited, or an audience Identify with true or false)'
+const UNREADABLE_EVENTS = 'could not be read (a null context or context.personas)'
 
 const n = (value: number) => value.toLocaleString('en-US')
 
@@ -21,6 +28,31 @@ function table(header: string[], rows: string[][]): string {
   const line = (cells: string[]) =>
     cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ')
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n')
+}
+
+function sum(report: SyncResult, count: (a: SyncResult['audiences'][number]) => number): number {
+  return report.audiences.reduce((total, audience) => total + count(audience), 0)
+}
+
+/**
+ * Whether a sync did what it was asked: something was synced, and no event failed for any reason but its own data.
+ * Events refused for their own data (no identifier, a bad email, anything else invalid) are counted, not failures.
+ */
+export function syncSucceeded(result: SyncResult): boolean {
+  return sum(result, (a) => a.synced) > 0 && sum(result, (a) => a.errored) === 0
+}
+
+function header(report: Report): string {
+  const synced = sum(report, (a) => a.synced)
+  const seconds = `${(report.durationMs / 1000).toFixed(1)} s`
+  const details = [
+    `${n(report.batches)} batches`,
+    `${n(report.retries)} event retries`,
+    ...(report.rateLimitWaitMs > 0 ? [`${formatDuration(report.rateLimitWaitMs)} waiting for Criteo's rate limit`] : [])
+  ].join(', ')
+  if (synced === 0)
+    return `Nothing was synced to ${report.target}: ${n(report.events)} audience events, ${seconds}, ${details}.`
+  return `Synced ${n(synced)} of ${n(report.events)} audience events to ${report.target} in ${seconds}: ${details}.`
 }
 
 /** The report a person reads at the end of `npm start`. */
@@ -32,6 +64,7 @@ export function formatReport(report: Report): string {
     n(a.synced),
     n(a.notSynced.missingIdentifier),
     n(a.notSynced.malformedEmail),
+    n(a.notSynced.invalid),
     n(a.errored),
     a.listId ?? '-',
     report.listSizes[a.audience] === undefined || report.listSizes[a.audience] === null
@@ -39,46 +72,73 @@ export function formatReport(report: Report): string {
       : n(report.listSizes[a.audience] as number)
   ])
   const parts = [
-    `Synced to ${report.target} in ${(report.durationMs / 1000).toFixed(1)} s: ${n(report.batches)} batches, ${n(report.retries)} event retries${report.rateLimitPauses ? `, ${n(report.rateLimitPauses)} waits for Criteo's rate-limit window` : ''}.`,
+    header(report),
     '',
-    table(['audience', 'entered', 'exited', 'synced', 'no email', 'bad email', 'errored', 'list id', 'list size'], rows)
+    table(
+      [
+        'audience',
+        'entered',
+        'exited',
+        'synced',
+        'no email',
+        'bad email',
+        'invalid',
+        'errored',
+        'list id',
+        'list size'
+      ],
+      rows
+    )
   ]
   if (report.requests) {
     const kinds = Object.entries(report.requests).filter(([, count]) => count > 0)
     parts.push('', `Requests to Criteo: ${kinds.map(([kind, count]) => `${kind} ${n(count)}`).join(', ') || 'none'}`)
   }
-  if (report.ignored > 0) parts.push('', `${n(report.ignored)} events ${NOT_AUDIENCE_EVENTS} and were skipped.`)
-  const errors = Object.entries(report.errors).sort((a, b) => b[1] - a[1])
-  if (errors.length > 0) {
-    parts.push('', 'Errors:')
-    for (const [message, count] of errors.slice(0, 10)) parts.push(`  ${n(count)} × ${message}`)
+  const skipped = [
+    report.skippedLines > 0 ? `${n(report.skippedLines)} lines were not JSON objects and were skipped.` : '',
+    report.unreadable > 0 ? `${n(report.unreadable)} events ${UNREADABLE_EVENTS} and were skipped.` : '',
+    report.ignored > 0 ? `${n(report.ignored)} events ${NOT_AUDIENCE_EVENTS} and were skipped.` : ''
+  ].filter(Boolean)
+  if (skipped.length > 0) parts.push('', ...skipped)
+  const list = (title: string, counts: Record<string, number>) => {
+    const entries = Object.entries(counts).sort((a, b) => b[1] - a[1])
+    if (entries.length === 0) return
+    parts.push('', title)
+    for (const [message, count] of entries.slice(0, 10)) parts.push(`  ${n(count)} × ${message}`)
   }
+  list('Invalid (not synced because of their own data):', report.invalid)
+  list('Errors:', report.errors)
+  const errored = sum(report, (a) => a.errored)
   parts.push(
     '',
-    report.ok
-      ? 'Every event with a valid email was synced.'
-      : 'Some events with a valid email were NOT synced (see errors above).'
+    errored > 0
+      ? `${n(errored)} events were NOT synced (see errors above).`
+      : report.ok
+        ? 'Every event with a valid identifier was synced.'
+        : 'Nothing was synced: no event had an identifier that could be sent.'
   )
   return parts.join('\n')
 }
 
 /** What `--dry-run` prints: counts only, never an identifier. */
-export function formatPlan(sends: PlannedSend[], ignored: number): string {
-  const rows = sends.map((s) => [
+export function formatPlan(plan: SyncPlan): string {
+  const rows = plan.sends.map((s) => [
     s.audience,
     s.operation,
     n(s.events),
     n(s.identifiers),
     n(s.amendments),
+    n(s.superseded),
     Object.entries(s.rejected)
       .map(([reason, count]) => `${n(count)} ${reason.split(':')[0].toLowerCase()}`)
       .join(', ') || '-'
   ])
   const parts = [
-    'Dry run: nothing was sent. This is what would be sent:',
+    `Dry run: nothing was sent. This is what would be sent, in ${n(plan.batches)} batches:`,
     '',
-    table(['audience', 'operation', 'events', 'identifiers', 'amendments', 'not sent'], rows)
+    table(['audience', 'operation', 'events', 'identifiers', 'amendments', 'superseded', 'not sent'], rows)
   ]
-  if (ignored > 0) parts.push('', `${n(ignored)} events ${NOT_AUDIENCE_EVENTS} and would be skipped.`)
+  if (plan.unreadable > 0) parts.push('', `${n(plan.unreadable)} events ${UNREADABLE_EVENTS} and would be skipped.`)
+  if (plan.ignored > 0) parts.push('', `${n(plan.ignored)} events ${NOT_AUDIENCE_EVENTS} and would be skipped.`)
   return parts.join('\n')
 }

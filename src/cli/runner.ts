@@ -1,12 +1,17 @@
-import { Destination, resolveAudienceMembership, transform } from '@segment/actions-core'
+import { Destination } from '@segment/actions-core'
 import type { SegmentEvent } from '@segment/actions-core'
 import definition from '../destinations/criteo-audiences'
 import { lastRateLimit } from '../destinations/criteo-audiences/criteo/client'
 import { NO_IDENTIFIER, NOT_AN_EMAIL } from '../destinations/criteo-audiences/identifiers'
-import type { Operation } from '../destinations/criteo-audiences/plan'
+import { NO_CONSENT } from '../destinations/criteo-audiences/plan'
 import { DEFAULT_BATCH_SIZE } from '../destinations/criteo-audiences/limits'
-import { audienceKeyOf } from '../destinations/criteo-audiences/payload'
+import { routeStream, subscriptionFor } from './routes'
+import type { Mappings, Subscription } from './routes'
+import { Batch, PreparedEvent, Window, windowsOf } from './windows'
 import { TokenStore } from './token-store'
+
+export { audienceKeysOf, mapEvents, presetFor, routeOf } from './routes'
+export type { AudienceAction, Mappings, Route, RoutedEvent, Subscription } from './routes'
 
 export interface Credentials {
   advertiser_id: string
@@ -14,9 +19,22 @@ export interface Credentials {
   client_secret: string
 }
 
+/** Where a sync is, for a progress display. Times are on the runner's clock (`now`). */
+export interface SyncProgress {
+  /** Audience events whose outcome is final. */
+  done: number
+  total: number
+  startedAt: number
+  now: number
+  /** Set while some send waits for Criteo's rate-limit window: when the wait ends. */
+  waitingUntil?: number
+}
+
 export interface SyncOptions {
-  events: SegmentEvent[]
+  events: readonly unknown[]
   settings: Credentials
+  /** Each action's mapping where it is not its preset's (what an admin changed); the presets' by default. */
+  mappings?: Mappings
   batchSize?: number
   /** Batches in flight at once. */
   concurrency?: number
@@ -25,21 +43,28 @@ export interface SyncOptions {
   /** First retry delay; each further retry doubles it, up to `maxBackoffMs`. */
   backoffMs?: number
   maxBackoffMs?: number
-  onProgress?: (done: number, total: number) => void
+  /** Audience events prepared and planned together, then cut into windows (src/cli/windows.ts). */
+  windowSize?: number
+  onProgress?: (progress: SyncProgress) => void
   sleep?: (ms: number) => Promise<void>
   now?: () => number
   /** Where the run keeps its access token, as Segment does (a store of its own when not given). */
   tokens?: TokenStore
 }
 
+/**
+ * Events of one audience, counted by what happened to their identifiers. An event counts once in `entered` or
+ * `exited`, and in each column its identifiers reach: one whose email was bad but whose mobile advertising id synced
+ * counts under `synced` and `notSynced.malformedEmail`, and is not `errored`.
+ */
 export interface AudienceTally {
   audience: string
   entered: number
   exited: number
-  /** Events whose identifier Criteo accepted. */
+  /** Events whose identifiers Criteo accepted: all of them, or all but those refused for their own data. */
   synced: number
-  /** Events that could not be synced because of their own data, by reason. */
-  notSynced: { missingIdentifier: number; malformedEmail: number }
+  /** Events not synced, or not wholly, because of their own data: no identifier, a bad email, anything else. */
+  notSynced: { missingIdentifier: number; malformedEmail: number; invalid: number }
   /** Events that failed for any other reason, after every retry. */
   errored: number
   listId?: string
@@ -47,128 +72,29 @@ export interface AudienceTally {
 
 export interface SyncResult {
   audiences: AudienceTally[]
+  /** Audience entries and exits: the events the tallies count. */
+  events: number
   /**
    * Events that are not an audience entry or exit: neither Audience Entered nor Audience Exited, nor an Identify of
    * an Engage audience with true or false under the audience key.
    */
   ignored: number
+  /** Events actions-core cannot read (not an object, or a null `context` or `context.personas`), skipped. */
+  unreadable: number
   /** Final error messages of errored events, with how many events each. */
   errors: Record<string, number>
+  /** Why events counted under `notSynced.invalid` were refused, with how many events each. */
+  invalid: Record<string, number>
   batches: number
+  windows: number
+  /** Events not sent because a later event of the same user and list, in the same window, stood for them. */
+  superseded: number
   retries: number
   /** Times a send waited for Criteo's next rate-limit window instead of spending requests on 429s. */
   rateLimitPauses: number
+  /** Time during which some send was waiting for Criteo's rate-limit window, paced or after a 429. */
+  rateLimitWaitMs: number
   durationMs: number
-}
-
-export interface Subscription {
-  subscribe: string
-  partnerAction: string
-  mapping: Record<string, unknown>
-}
-
-/** The actions whose presets the runner sends events with. */
-export type AudienceAction = 'addUserToAudience' | 'removeUserFromAudience' | 'syncAudience'
-
-/** The destination's own presets: what an admin who changes nothing gets. */
-export function presetFor(action: AudienceAction): Subscription {
-  const preset = definition.presets?.find((p) => p.partnerAction === action && p.type === 'automatic')
-  if (!preset || preset.type !== 'automatic') throw new Error(`The destination has no preset for ${action}`)
-  return { subscribe: preset.subscribe, partnerAction: action, mapping: preset.mapping as Record<string, unknown> }
-}
-
-/** How one event is sent: with which action's preset, and whether that action will add or remove its user. */
-export interface Route {
-  action: AudienceAction
-  operation: Operation
-}
-
-const ACTION_OF_TRACK_EVENT: Record<string, { action: AudienceAction; operation: Operation }> = {
-  'Audience Entered': { action: 'addUserToAudience', operation: 'add' },
-  'Audience Exited': { action: 'removeUserFromAudience', operation: 'remove' }
-}
-
-/**
- * The preset an event matches and what its action will do with it, or undefined for an event that is not an audience
- * entry or exit. Every action does what the event says (Engage's true or false under the audience key, read by
- * actions-core's own resolveAudienceMembership), so that decides the operation; an Audience Entered or Exited event
- * that says nothing gets its action's own. Identify events only count when they say: syncAudience has no operation
- * of its own and would only refuse them.
- */
-export function routeOf(event: SegmentEvent): Route | undefined {
-  const membership = resolveAudienceMembership(event as never)
-  const said: Operation | undefined = membership === true ? 'add' : membership === false ? 'remove' : undefined
-  if (event.type === 'track') {
-    const route = ACTION_OF_TRACK_EVENT[event.event ?? '']
-    return route && { action: route.action, operation: said ?? route.operation }
-  }
-  const personas = event.context?.personas as { computation_class?: unknown } | undefined
-  if (event.type === 'identify' && personas?.computation_class === 'audience' && said) {
-    return { action: 'syncAudience', operation: said }
-  }
-  return undefined
-}
-
-export interface Batch {
-  action: AudienceAction
-  operation: Operation
-  events: SegmentEvent[]
-}
-
-/**
- * Cuts the stream into batches as Segment does per subscription, keeping order where it matters. The stream is read
- * as runs of consecutive events of one operation; a batch holds events of one run, one preset and one operation, so an
- * exit never lands in a batch before the entry that preceded it. Within a run, each preset fills its own batches: the
- * additions (or removals) of a run commute, so Track and Identify events that alternate, user by user, still make full
- * batches instead of one batch, and one request, per event.
- */
-export function cutBatches(events: readonly SegmentEvent[], batchSize: number): { batches: Batch[]; ignored: number } {
-  const batches: Batch[] = []
-  let ignored = 0
-  let runOperation: Operation | undefined
-  const filling = new Map<AudienceAction, Batch>()
-  for (const event of events) {
-    const route = routeOf(event)
-    if (!route) {
-      ignored++
-      continue
-    }
-    const { action, operation } = route
-    if (operation !== runOperation) {
-      filling.clear()
-      runOperation = operation
-    }
-    let batch = filling.get(action)
-    if (!batch || batch.events.length >= batchSize) {
-      batch = { action, operation, events: [] }
-      batches.push(batch)
-      filling.set(action, batch)
-    }
-    batch.events.push(event)
-  }
-  return { batches, ignored }
-}
-
-/**
- * `mapping` applied to each event of a batch, as actions-core applies a subscription's: in one `transform` (through
- * `@arrayPath`), since actions-core checks a mapping on every call and checking it once per event is as costly as
- * the destination's own work.
- */
-export function mapEvents<T>(mapping: Record<string, unknown>, events: readonly SegmentEvent[]): T[] {
-  const { mapped } = transform({ mapped: { '@arrayPath': ['$.events', mapping] } } as never, { events }) as {
-    mapped?: T[]
-  }
-  return mapped ?? []
-}
-
-/**
- * Each event's audience key as the destination reads it, for the tallies: that field alone is mapped, and where it
- * is empty the destination's own fallback applies (`audienceKeyOf`).
- */
-export function audienceKeysOf(mapping: Record<string, unknown>, events: readonly SegmentEvent[]): string[] {
-  return mapEvents<{ audience_key?: unknown }>({ audience_key: mapping.audience_key }, events).map(
-    ({ audience_key }, i) => audienceKeyOf(audience_key, events[i]) ?? '(no audience key)'
-  )
 }
 
 /** Statuses Segment retries: 408, 423, 429 and 5xx except 501. */
@@ -176,8 +102,9 @@ export function isRetryable(status: number): boolean {
   return status === 408 || status === 423 || status === 429 || (status >= 500 && status !== 501)
 }
 
-interface EventResult {
+export interface EventResult {
   status: number
+  errortype?: string
   errormessage?: string
   body?: Record<string, unknown>
 }
@@ -190,33 +117,125 @@ export const RUN_DEFAULTS: Readonly<{ batchSize: number; concurrency: number; ma
 }
 
 /**
- * Pushes a stream of Engage events through the destination exactly as Segment does (`Destination.onBatch` with the
- * presets as subscriptions), retrying what comes back retryable, and tallies what happened to every event.
+ * Audience events planned together, in batches: enough for each window to fill its batches with few audiences each,
+ * few enough that a window is a small share of a long run's memory.
+ */
+export const WINDOW_BATCHES = 50
+
+/**
+ * A Destination for a long run. actions-core's Destination keeps every HTTP response it sees, request body included,
+ * in `destination.responses` (for its tests) for as long as the Destination lives: about 9 KB a batch here, so a run
+ * of a million events would only grow. The runner never reads them, so the actions do not hand them over.
+ */
+export function createRunDestination(): Destination<Credentials> {
+  const destination = new Destination<Credentials>(definition)
+  for (const action of Object.values(destination.actions)) action.removeAllListeners('response')
+  return destination
+}
+
+const OTHER_IDENTIFIERS_SYNCED = / The event's other identifiers \([^)]*\) were synced\.$/
+/**
+ * The destination's promise of a retry, at the end of its message: "…; the request will be retried (with another
+ * one)." or "…. The request will be retried with a new access token." (criteo/errors.ts), or "…; the events will be
+ * retried until …" (criteo/client.ts).
+ */
+const WILL_BE_RETRIED = /(?:; t|\. T)he (?:request|events) will be retried[^.]*\.$/
+
+/** An event's last result, once no attempt is left: what it says about retrying no longer holds. */
+export function exhausted(result: EventResult, attempts: number): EventResult {
+  const message = result.errormessage ?? `HTTP ${result.status}`
+  return {
+    ...result,
+    errormessage: `${message.replace(WILL_BE_RETRIED, '.')} Gave up after ${attempts} attempt${attempts === 1 ? '' : 's'}.`
+  }
+}
+
+type Column = 'synced' | 'missingIdentifier' | 'malformedEmail' | 'invalid' | 'errored'
+
+/**
+ * Which columns a result counts in. Refusals of the event's own data (a payload actions-core or the destination
+ * finds invalid, an unknown membership, no consent) are not errors of the sync; when the event's other identifiers
+ * were synced, it counts as synced too.
+ */
+export function columnsOf(result: EventResult): Column[] {
+  if (result.status === 200) return ['synced']
+  const message = result.errormessage ?? ''
+  const ownData =
+    result.errortype === 'PAYLOAD_VALIDATION_FAILED' ||
+    result.errortype === 'INVALID_AUDIENCE_MEMBERSHIP' ||
+    message.startsWith(NO_CONSENT)
+  if (!ownData || isRetryable(result.status)) return ['errored']
+  const reason: Column = message.startsWith(NO_IDENTIFIER)
+    ? 'missingIdentifier'
+    : message.startsWith(NOT_AN_EMAIL)
+      ? 'malformedEmail'
+      : 'invalid'
+  return OTHER_IDENTIFIERS_SYNCED.test(message) ? ['synced', reason] : [reason]
+}
+
+/**
+ * Pushes a stream of Engage events through the destination as Segment does (`Destination.onBatch` with the presets
+ * as subscriptions), retrying what comes back retryable, and tallies what happened to every event. The stream is
+ * sent window by window (src/cli/windows.ts): per list and identifier, Criteo ends with what the last event says.
  */
 export async function runSync(options: SyncOptions): Promise<SyncResult> {
   const {
     events,
     settings,
+    mappings,
     batchSize = RUN_DEFAULTS.batchSize,
     concurrency = RUN_DEFAULTS.concurrency,
     maxAttempts = RUN_DEFAULTS.maxAttempts,
     backoffMs = 500,
     maxBackoffMs = 30_000,
+    windowSize = batchSize * WINDOW_BATCHES,
     onProgress,
     sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     now = Date.now,
     tokens = new TokenStore()
   } = options
   const started = now()
-  const destination = new Destination<Credentials>(definition)
-  const { batches, ignored } = cutBatches(events, batchSize)
+  const destination = createRunDestination()
   const tallies = new Map<string, AudienceTally>()
   const errors: Record<string, number> = {}
+  const invalid: Record<string, number> = {}
+  let batches = 0
+  let windows = 0
+  let superseded = 0
   let retries = 0
   let rateLimitPauses = 0
   let done = 0
   // Requests that sends in flight may still make: the count Criteo reported left has not seen them yet.
   let reserved = 0
+
+  const { routed, ignored, unreadable } = routeStream(events)
+
+  // Sends waiting for the rate-limit window; while there are any, the time counts as waiting.
+  let waiting = 0
+  let waitingSince = 0
+  let waitingUntil = 0
+  let rateLimitWaitMs = 0
+  const report = () =>
+    onProgress?.({
+      done,
+      total: routed.length,
+      startedAt: started,
+      now: now(),
+      waitingUntil: waiting > 0 ? waitingUntil : undefined
+    })
+  const waitForWindow = async (until: number) => {
+    if (waiting++ === 0) {
+      waitingSince = now()
+      waitingUntil = until
+    } else waitingUntil = Math.max(waitingUntil, until)
+    report()
+    try {
+      await sleep(until - now())
+    } finally {
+      if (--waiting === 0) rateLimitWaitMs += now() - waitingSince
+      report()
+    }
+  }
 
   /**
    * Waits, before a send that may make `expected` requests, until Criteo's window has room for them: what its
@@ -226,10 +245,9 @@ export async function runSync(options: SyncOptions): Promise<SyncResult> {
   const paced = async <T>(expected: number, send: () => Promise<T>): Promise<T> => {
     for (;;) {
       const state = lastRateLimit(settings)
-      const t = now()
-      if (!state || state.resetAt <= t || state.remaining - reserved >= expected) break
+      if (!state || state.resetAt <= now() || state.remaining - reserved >= expected) break
       rateLimitPauses++
-      await sleep(state.resetAt - t)
+      await waitForWindow(state.resetAt)
     }
     reserved += expected
     try {
@@ -247,7 +265,7 @@ export async function runSync(options: SyncOptions): Promise<SyncResult> {
         entered: 0,
         exited: 0,
         synced: 0,
-        notSynced: { missingIdentifier: 0, malformedEmail: 0 },
+        notSynced: { missingIdentifier: 0, malformedEmail: 0, invalid: 0 },
         errored: 0
       }
       tallies.set(audience, tally)
@@ -255,85 +273,108 @@ export async function runSync(options: SyncOptions): Promise<SyncResult> {
     return tally
   }
 
-  const record = (tally: AudienceTally, result: EventResult) => {
-    if (result.status === 200) {
-      tally.synced++
-      const listId = result.body?.contactListId
-      if (typeof listId === 'string') tally.listId = listId
-    } else if (result.errormessage === NO_IDENTIFIER) tally.notSynced.missingIdentifier++
-    else if (result.errormessage === NOT_AN_EMAIL) tally.notSynced.malformedEmail++
-    else {
-      tally.errored++
-      const message = result.errormessage ?? `HTTP ${result.status}`
-      errors[message] = (errors[message] ?? 0) + 1
+  const record = (event: PreparedEvent, result: EventResult) => {
+    const tally = tallyOf(event.audience)
+    if (event.operation === 'add') tally.entered++
+    else tally.exited++
+    const listId = result.body?.contactListId
+    if (typeof listId === 'string') tally.listId = listId
+    const message = result.errormessage ?? `HTTP ${result.status}`
+    for (const column of columnsOf(result)) {
+      if (column === 'synced' || column === 'errored') tally[column]++
+      else tally.notSynced[column]++
+      if (column === 'errored') errors[message] = (errors[message] ?? 0) + 1
+      if (column === 'invalid') invalid[message] = (invalid[message] ?? 0) + 1
     }
   }
 
-  const runBatch = async (batch: Batch) => {
-    const subscription = presetFor(batch.action)
-    const tallyFor = audienceKeysOf(subscription.mapping, batch.events).map(tallyOf)
-    for (const tally of tallyFor) {
-      if (batch.operation === 'add') tally.entered++
-      else tally.exited++
-    }
-
+  /** Sends a batch until every event has a final result: accepted, refused, or out of attempts. */
+  const runBatch = async (batch: Batch): Promise<EventResult[]> => {
+    const subscription = subscriptionFor(batch.action, mappings)
+    const final: EventResult[] = new Array(batch.events.length)
     let pending = batch.events.map((_, i) => i)
     for (let attempt = 1; pending.length > 0; attempt++) {
-      // One amendment per audience of the send is what it costs once lists and token are cached.
-      const expected = new Set(pending.map((i) => tallyFor[i])).size
+      // One amendment per audience and operation of the send is what it costs once lists and token are cached.
+      const expected = new Set(pending.map((i) => `${batch.events[i].audience}\u0000${batch.events[i].operation}`)).size
       const results = await paced(expected, () =>
         sendOnce(
           destination,
           settings,
           tokens,
           subscription,
-          pending.map((i) => batch.events[i])
+          pending.map((i) => batch.events[i].event)
         )
       )
       const again: number[] = []
-      let waitUntil = 0
+      let resetAt = 0
       results.forEach((result, k) => {
         const index = pending[k]
-        if (isRetryable(result.status) && attempt < maxAttempts) {
+        if (!isRetryable(result.status)) final[index] = result
+        else if (attempt >= maxAttempts) final[index] = exhausted(result, attempt)
+        else {
           again.push(index)
           const reset = Number(result.body?.ratelimit_reset)
-          if (reset) waitUntil = Math.max(waitUntil, reset * 1000)
-        } else record(tallyFor[index], result)
+          if (reset) resetAt = Math.max(resetAt, reset * 1000)
+        }
       })
       if (again.length > 0) {
         retries += again.length
         const backoff = Math.min(backoffMs * 2 ** (attempt - 1), maxBackoffMs)
-        await sleep(Math.max(backoff, waitUntil - now()))
+        if (resetAt > now() + backoff) await waitForWindow(resetAt)
+        else await sleep(backoff)
       }
       pending = again
     }
-    done += batch.events.length
-    onProgress?.(done, events.length - ignored)
+    return final
   }
 
-  // Batches run `concurrency` at a time; a change of operation waits for every batch before it, so that per user,
-  // entries and exits reach Criteo in the order they happened. A change of preset alone needs no wait: additions (or
-  // removals) commute, whichever action sends them. (cutBatches puts each run of one operation in a row of batches.)
-  const inFlight = new Set<Promise<void>>()
-  let operation: Operation | undefined
-  for (const batch of batches) {
-    if (operation !== undefined && batch.operation !== operation) await Promise.all(inFlight)
-    operation = batch.operation
-    while (inFlight.size >= concurrency) await Promise.race(inFlight)
-    const task: Promise<void> = runBatch(batch).finally(() => inFlight.delete(task))
-    inFlight.add(task)
+  /** A window's batches, all in flight together up to `concurrency`; its superseded events report their outcome. */
+  const runWindow = async (window: Window) => {
+    const outcomes = new Map<PreparedEvent, EventResult>()
+    await forEachConcurrently(window.batches, concurrency, async (batch) => {
+      const results = await runBatch(batch)
+      batch.events.forEach((event, k) => {
+        outcomes.set(event, results[k])
+        record(event, results[k])
+      })
+      done += batch.events.length
+      report()
+    })
+    for (const { event, by } of window.superseded) record(event, outcomes.get(by) as EventResult)
+    done += window.superseded.length
+    superseded += window.superseded.length
+    batches += window.batches.length
+    report()
   }
-  await Promise.all(inFlight)
+
+  for await (const window of windowsOf(routed, { batchSize, windowSize, settings, mappings })) {
+    windows++
+    await runWindow(window)
+  }
 
   return {
     audiences: [...tallies.values()].sort((a, b) => a.audience.localeCompare(b.audience)),
+    events: routed.length,
     ignored,
+    unreadable,
     errors,
-    batches: batches.length,
+    invalid,
+    batches,
+    windows,
+    superseded,
     retries,
     rateLimitPauses,
+    rateLimitWaitMs,
     durationMs: now() - started
   }
+}
+
+async function forEachConcurrently<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>) {
+  let next = 0
+  const worker = async () => {
+    while (next < items.length) await work(items[next++])
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
 }
 
 /** One `onBatch` call; a thrown error becomes every event's result, as Segment would record it. */

@@ -128,6 +128,8 @@ export interface SoakResult {
   unexpectedLists: string[]
 }
 
+const SOAK_WINDOW_BATCHES = 4
+
 /** Runs the soak against a fresh sandbox on a simulated clock, so waits for rate-limit windows cost no real time. */
 export async function runSoak(
   stream: SoakStreamOptions,
@@ -137,7 +139,8 @@ export async function runSoak(
     variantRate = DEFAULT_VARIANT_RATE,
     batchSize = RUN_DEFAULTS.batchSize,
     concurrency = RUN_DEFAULTS.concurrency,
-    maxAttempts = 12
+    maxAttempts = 12,
+    windowSize = undefined as number | undefined
   } = {}
 ): Promise<SoakResult> {
   const events = generateSoakStream(stream)
@@ -158,6 +161,9 @@ export async function runSoak(
       batchSize,
       concurrency,
       maxAttempts,
+      // Windows of 4 batches, not npm start's 50: the same users' entries and exits then fall in many windows one
+      // after another, with faults and retries between them, which is what the soak is for.
+      windowSize: windowSize ?? batchSize * SOAK_WINDOW_BATCHES,
       backoffMs: 200,
       now: () => clock,
       sleep: async (ms) => {

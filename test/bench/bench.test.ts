@@ -1,6 +1,6 @@
 import { BenchConfig, QUICK, runBenchmarks } from '../../bench/main'
 import { combineRuns } from '../../bench/large-batch'
-import { checkTargets, failures, formatResults } from '../../bench/report'
+import { checkTargets, failures, formatResults, timeOrderedPairs } from '../../bench/report'
 import type { BenchResults } from '../../bench/report'
 
 /**
@@ -19,6 +19,7 @@ const TINY: BenchConfig = {
   // The side-by-side's code path with this destination on both sides: npm test runs offline, and Segment's package
   // is fetched from the registry (bench/segment-criteo.ts). The stand-in is labelled, and meets no target.
   sideBySide: { batches: 2, batchSize: 50, rounds: 2, warmupRounds: 1, rival: 'stand-in' },
+  timeOrdered: { ...QUICK.timeOrdered, sizes: [2_000, 4_000], batchSize: 50 },
   // Two workers for two token lifetimes, at 600× real time: 3 s a variant.
   tokenFleet: { ...QUICK.tokenFleet, workers: 2, batchSize: 5, periodSeconds: 40, windows: 2, speed: 600 }
 }
@@ -27,7 +28,7 @@ let results: BenchResults
 
 beforeAll(async () => {
   results = await runBenchmarks(TINY)
-}, 120_000)
+}, 240_000)
 
 describe('the benchmarks, on tiny inputs', () => {
   it('prepares every identifier into one chunk per audience', () => {
@@ -78,10 +79,35 @@ describe('the benchmarks, on tiny inputs', () => {
         errored: 0
       })
     }
-    // Mixed audiences ask for more than the limit (scaled down with the latency in QUICK): the runner waits for the
-    // next window, paced by what Criteo's headers said, instead of sending into 429s.
-    expect(byScenario['mixed/1'].rateLimitPauses).toBeGreaterThan(0)
-    expect(byScenario['mixed/4'].amendments).toBe(byScenario['mixed/4'].batches * TINY.sync.audiences)
+    // Four batches at once ask for more than the limit (scaled down with the latency in QUICK): the runner waits for
+    // the next window, paced by what Criteo's headers said, instead of sending into 429s.
+    expect(byScenario['grouped/4'].rateLimitPauses).toBeGreaterThan(0)
+    // Mixed audiences are sorted by audience within each window: hardly more amendments than grouped ones.
+    expect(byScenario['mixed/4'].amendments).toBeLessThan(byScenario['grouped/4'].amendments * 1.2)
+  })
+
+  it('syncs time-ordered exports exactly, in about the requests of the same events grouped, with memory flat', () => {
+    const rows = results.timeOrdered.rows
+    expect(rows.map((row) => [row.events, row.ordering])).toEqual([
+      [2_000, 'time'],
+      [2_000, 'grouped'],
+      [4_000, 'time'],
+      [4_000, 'grouped']
+    ])
+    for (const row of rows) {
+      expect({ synced: row.synced, errored: row.errored, mismatched: row.mismatched }).toEqual({
+        synced: row.events,
+        errored: 0,
+        mismatched: 0
+      })
+      expect(row.heapAfterGc).toHaveLength(10)
+      expect(row.peakRss).toBeGreaterThan(0)
+    }
+    const time = rows.filter((row) => row.ordering === 'time')
+    expect(time.every((row) => row.exits > 0 && row.superseded > 0)).toBe(true)
+    expect(time.map((row) => row.windows)).toEqual([1, 2])
+    const [small] = timeOrderedPairs(rows)
+    expect(small.time.requests).toBeLessThanOrEqual(small.grouped.requests * 1.5)
   })
 
   it('runs the side-by-side: every event of both sides synced, costs measured round by round, the stand-in named', () => {
@@ -126,8 +152,8 @@ describe('the benchmarks, on tiny inputs', () => {
     expect(caches.tokenRequestsPerWindow[0]).toBeGreaterThanOrEqual(TINY.tokenFleet.workers)
     expect(plain.kept).toBeGreaterThan(0)
     expect(store.kept).toBeGreaterThan(0)
-    expect(formatResults(results)).toContain('7. Token requests of a fleet')
-    expect(checkTargets(results).filter((check) => check.measure.startsWith('7.'))).toHaveLength(3)
+    expect(formatResults(results)).toContain('8. Token requests of a fleet')
+    expect(checkTargets(results).filter((check) => check.measure.startsWith('8.'))).toHaveLength(3)
   })
 
   it('counts a side-by-side that could not run as a failure of the whole benchmark, never skips it', () => {
@@ -142,7 +168,7 @@ describe('the benchmarks, on tiny inputs', () => {
   it('meets every machine-independent target, and prints them', () => {
     expect(failures(results)).toEqual([])
     const structural = checkTargets(results).filter(
-      (check) => /^[245]\. /.test(check.measure) && !/RSS|users a minute/.test(check.measure)
+      (check) => /^[2457]\. /.test(check.measure) && !/RSS|heap|users a minute|simulated time/.test(check.measure)
     )
     expect(structural.filter((check) => check.met !== true)).toEqual([])
     expect(formatResults(results)).toContain('Targets')

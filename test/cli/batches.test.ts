@@ -1,88 +1,22 @@
 import { execFileSync } from 'child_process'
+import { mkdtempSync, readFileSync } from 'fs'
+import { tmpdir } from 'os'
+import { join } from 'path'
 import type { SegmentEvent } from '@segment/actions-core'
 import { transform } from '@segment/actions-core'
-import { audienceKeysOf, cutBatches, isRetryable, mapEvents, presetFor, routeOf } from '../../src/cli/runner'
+import { audienceKeysOf, columnsOf, exhausted, isRetryable, mapEvents, presetFor, routeOf } from '../../src/cli/runner'
+import { isReadable, routeStream } from '../../src/cli/routes'
 import { engageEvent, generateEngageStream } from '../../src/cli/generate'
+import { NO_IDENTIFIER, NOT_A_MADID, NOT_AN_EMAIL } from '../../src/destinations/criteo-audiences/identifiers'
+import { NO_CONSENT, UNKNOWN_MEMBERSHIP } from '../../src/destinations/criteo-audiences/plan'
 import { audienceEventOf } from '../../src/destinations/criteo-audiences/payload'
 import type { Payload } from '../../src/destinations/criteo-audiences/addUserToAudience/generated-types'
+import { criteoError, problemError } from '../../src/destinations/criteo-audiences/criteo/errors'
 
 const enter = (n: number) => engageEvent(`u${n}`, 'a', true, `u${n}@example.com`, n)
 const exit = (n: number) => engageEvent(`u${n}`, 'a', false, `u${n}@example.com`, n)
 
-describe('cutBatches', () => {
-  it('keeps consecutive events of one operation together, up to the batch size, in stream order', () => {
-    const events = [enter(1), enter(2), enter(3), exit(1), enter(4), { type: 'identify' } as never]
-    const { batches, ignored } = cutBatches(events, 2)
-    expect(batches.map((b) => [b.operation, b.events.map((e) => e.userId)])).toEqual([
-      ['add', ['u1', 'u2']],
-      ['add', ['u3']],
-      ['remove', ['u1']],
-      ['add', ['u4']]
-    ])
-    expect(ignored).toBe(1)
-  })
-
-  it('sends identify-mode events with the syncAudience preset; each run of one operation is cut per preset', () => {
-    const idEnter = (n: number) => engageEvent(`u${n}`, 'a', true, `u${n}@example.com`, n, 'identify')
-    const idExit = (n: number) => engageEvent(`u${n}`, 'a', false, `u${n}@example.com`, n, 'identify')
-    const personas = { computation_class: 'audience', computation_key: 'a' }
-    const notAudienceEvents = [
-      { type: 'identify', userId: 'x', traits: { email: 'x@example.com', plan: 'pro' } },
-      // An audience Identify that says neither true nor false: no entry, no exit.
-      { type: 'identify', userId: 'y', traits: { email: 'y@example.com' }, context: { personas } },
-      { type: 'identify', userId: 'z', traits: { a: 'yes' }, context: { personas } },
-      // Not an audience: the syncAudience preset does not subscribe to it.
-      {
-        type: 'identify',
-        userId: 'j',
-        traits: { a: true },
-        context: { personas: { ...personas, computation_class: 'journey_step' } }
-      },
-      { type: 'track', event: 'Order Completed', properties: { a: true }, context: { personas } }
-    ] as unknown as SegmentEvent[]
-    const events = [
-      idEnter(1),
-      idEnter(2),
-      idEnter(3),
-      notAudienceEvents[0],
-      enter(4),
-      idEnter(5),
-      notAudienceEvents[1],
-      idExit(1),
-      notAudienceEvents[2],
-      idExit(2),
-      exit(4),
-      idEnter(1),
-      notAudienceEvents[3],
-      notAudienceEvents[4]
-    ]
-    const { batches, ignored } = cutBatches(events, 2)
-    expect(batches.map((b) => [b.action, b.operation, b.events.map((e) => e.userId)])).toEqual([
-      ['syncAudience', 'add', ['u1', 'u2']],
-      ['syncAudience', 'add', ['u3', 'u5']],
-      ['addUserToAudience', 'add', ['u4']],
-      ['syncAudience', 'remove', ['u1', 'u2']],
-      ['removeUserFromAudience', 'remove', ['u4']],
-      ['syncAudience', 'add', ['u1']]
-    ])
-    expect(ignored).toBe(5)
-  })
-
-  it('within a run of one operation, fills one batch per preset however Track and Identify events alternate', () => {
-    const events = [1, 2, 3, 4, 5, 6, 7].map((n) =>
-      engageEvent(`u${n}`, 'a', true, `u${n}@example.com`, n, n % 2 ? 'identify' : 'track')
-    )
-    events.push(exit(2), engageEvent('u3', 'a', false, 'u3@example.com', 9, 'identify'), exit(4))
-    const { batches } = cutBatches(events, 3)
-    expect(batches.map((b) => [b.action, b.operation, b.events.map((e) => e.userId)])).toEqual([
-      ['syncAudience', 'add', ['u1', 'u3', 'u5']],
-      ['addUserToAudience', 'add', ['u2', 'u4', 'u6']],
-      ['syncAudience', 'add', ['u7']],
-      ['removeUserFromAudience', 'remove', ['u2', 'u4']],
-      ['syncAudience', 'remove', ['u3']]
-    ])
-  })
-
+describe('routeOf', () => {
   it('routes each event as the action will treat it: the true or false the event carries decides', () => {
     const contradicting = engageEvent('u1', 'a', true, 'u1@example.com', 1)
     ;(contradicting.properties as Record<string, unknown>).a = false
@@ -102,6 +36,66 @@ describe('cutBatches', () => {
     )
     expect(presetFor('addUserToAudience').subscribe).toBe('type = "track" and event = "Audience Entered"')
     expect(presetFor('removeUserFromAudience').subscribe).toBe('type = "track" and event = "Audience Exited"')
+  })
+})
+
+describe('routeStream', () => {
+  it('skips and counts events actions-core cannot read (it throws on a null context or personas), and non-audience events', () => {
+    const good = enter(1)
+    const events = [
+      good,
+      null,
+      'a string',
+      [good],
+      { ...good, context: null },
+      { ...good, context: { ...good.context, personas: null } },
+      { ...good, properties: null },
+      { type: 'track', event: 'Order Completed' },
+      exit(1)
+    ]
+    expect(events.map(isReadable)).toEqual([true, false, false, false, false, false, true, true, true])
+    const { routed, ignored, unreadable } = routeStream(events)
+    expect(routed.map((r) => [r.event, r.action, r.operation])).toEqual([
+      [good, 'addUserToAudience', 'add'],
+      [events[6], 'addUserToAudience', 'add'],
+      [events[8], 'removeUserFromAudience', 'remove']
+    ])
+    expect([ignored, unreadable]).toEqual([1, 5])
+  })
+})
+
+describe('columnsOf', () => {
+  const own = (message: string) => ({ status: 400, errortype: 'PAYLOAD_VALIDATION_FAILED', errormessage: message })
+  it.each([
+    ['accepted', { status: 200 }, ['synced']],
+    ['no identifier', own(NO_IDENTIFIER), ['missingIdentifier']],
+    ['a bad email', own(NOT_AN_EMAIL), ['malformedEmail']],
+    [
+      'a bad email, its madid synced',
+      own(`${NOT_AN_EMAIL} The event's other identifiers (madid) were synced.`),
+      ['synced', 'malformedEmail']
+    ],
+    [
+      'a bad madid, its email synced',
+      own(`${NOT_A_MADID} The event's other identifiers (email) were synced.`),
+      ['synced', 'invalid']
+    ],
+    ['a payload actions-core refuses', own('Email must be a string but it was an object.'), ['invalid']],
+    [
+      'an unknown membership',
+      { status: 400, errortype: 'INVALID_AUDIENCE_MEMBERSHIP', errormessage: UNKNOWN_MEMBERSHIP },
+      ['invalid']
+    ],
+    ['no consent', { status: 400, errortype: 'BAD_REQUEST', errormessage: NO_CONSENT }, ['invalid']],
+    [
+      'Criteo refusing the request',
+      { status: 400, errortype: 'BAD_REQUEST', errormessage: 'Criteo answered 400' },
+      ['errored']
+    ],
+    ['a list gone', { status: 404, errortype: 'NOT_FOUND', errormessage: 'gone' }, ['errored']],
+    ['retries exhausted', { status: 503, errortype: 'RETRYABLE_ERROR', errormessage: 'down' }, ['errored']]
+  ])('%s', (_, result, columns) => {
+    expect(columnsOf(result)).toEqual(columns)
   })
 })
 
@@ -154,6 +148,43 @@ describe('audienceKeysOf', () => {
   })
 })
 
+describe('exhausted', () => {
+  const what = 'Adding users to Criteo list 101'
+  it.each([
+    [
+      'a 5xx',
+      criteoError(what, 503, undefined),
+      `${what} failed: Criteo answered HTTP 503. This is temporary on Criteo's side.`
+    ],
+    [
+      'a 429',
+      criteoError(what, 429, undefined),
+      `${what} failed: Criteo answered HTTP 429. Criteo allows 250 requests a minute per app.`
+    ],
+    [
+      'a refused new token',
+      criteoError(what, 401, undefined),
+      `${what} failed: Criteo answered HTTP 401. Criteo refused a newly issued access token.`
+    ],
+    [
+      'an authentication error in a 2xx',
+      problemError(what, 200, { type: 'authentication', title: 'Token expired' }),
+      `${what} failed: Criteo answered HTTP 200 with an error: Token expired.`
+    ],
+    [
+      'a deleted list its search still shows',
+      new Error(
+        `${what} failed: the list was deleted in Criteo and its search still shows it; the events will be retried until Criteo lets it be recreated (list 101).`
+      ),
+      `${what} failed: the list was deleted in Criteo and its search still shows it.`
+    ]
+  ])('drops the promise of a retry once no attempt is left: %s', (_, error, kept) => {
+    expect(exhausted({ status: 503, errormessage: error.message }, 3).errormessage).toBe(
+      `${kept} Gave up after 3 attempts.`
+    )
+  })
+})
+
 describe('isRetryable', () => {
   it.each([
     [408, true],
@@ -179,5 +210,17 @@ describe('the npm start script', () => {
       env: { ...process.env, CRITEO_API_URL: '' }
     })
     expect(JSON.parse(out)).toMatchObject({ ok: true, requests: { token: 1, search: 1, create: 3 } })
+  }, 60_000)
+
+  it('--report FILE holds the JSON report as typed, where npm prints its own lines on stdout first', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'criteo-report-')), 'report.json')
+    const out = execFileSync('npm', ['start', '--', '--entered', '200', '--exited', '20', '--report', file], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, CRITEO_API_URL: '' }
+    })
+    // What `npm start -- --json > out.json` would have written: npm's banner, then the report.
+    expect(out).toMatch(/^\s*> criteo-audiences-actions@/)
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({ ok: true, events: expect.any(Number) })
   }, 60_000)
 })

@@ -39,7 +39,7 @@ export function expectedAudiences(events: readonly SegmentEvent[], lists: Readon
       entered: t.entered,
       exited: t.exited,
       synced: t.synced,
-      notSynced: { missingIdentifier: t.missing, malformedEmail: t.malformed },
+      notSynced: { missingIdentifier: t.missing, malformedEmail: t.malformed, invalid: 0 },
       errored: 0,
       listId: lists.find((l) => l.name === audience)?.id
     }))

@@ -6,6 +6,7 @@ import { sandboxPerTest } from '../sandbox-session'
 import { capturedStreams } from './streams'
 import { generateEngageStream, engageEvent } from '../../src/cli/generate'
 import { runSync } from '../../src/cli/runner'
+import { planSync } from '../../src/cli/dry-run'
 import { runCli } from '../../src/cli/main'
 import { expectedAudiences, expectedTallies, expectListsExactly } from './expected'
 
@@ -32,15 +33,20 @@ describe('a whole sync against the sandbox', () => {
     expect(totals.malformed).toBeGreaterThan(0)
     expect(result.errors).toEqual({})
 
-    // Steady state: one token, one search, one create per audience, then only amendments.
+    // One token, one search and one create per audience, then only the amendments the dry run plans.
     const counts = session.sandbox.requestCounts()
-    expect([counts.token, counts.search, counts.create]).toEqual([1, 1, 3])
-    expect(counts.amend).toBe(result.batches * 3)
+    expect([counts.token, counts.search, counts.create]).toEqual([1, 3, 3])
+    const plan = await planSync(events, { batchSize: 250 })
+    expect(counts.amend).toBe(plan.sends.reduce((n, send) => n + send.amendments, 0))
+    expect(result.batches).toBe(plan.batches)
+    // Batches are sorted by audience within a window: far fewer amendments than one per audience and batch.
+    expect(counts.amend).toBeLessThan(result.batches * 1.5)
   }, 30_000)
 
   it('retries what the sandbox rate-limits, waiting for the window, and still loses nothing', async () => {
     let clock = Date.UTC(2026, 10, 22, 10, 0, 0)
-    await session.restart({ rateLimitPerMinute: 5, now: () => clock })
+    // Fewer calls a minute than the first batch makes (token, search, create, amendment): it gets a 429.
+    await session.restart({ rateLimitPerMinute: 3, now: () => clock })
     const waits: number[] = []
     const clockAfterWaits: number[] = []
     const events = generateEngageStream({ entered: 600, exited: 100, seed: 3, audiences: ['a', 'b'] })
@@ -65,6 +71,9 @@ describe('a whole sync against the sandbox', () => {
     // The first wait ends exactly when the sandbox's window resets (minute boundaries), as x-ratelimit-reset says.
     expect(clockAfterWaits[0] % 60_000).toBe(0)
     expect(waits[0]).toBeGreaterThan(500)
+    // Waiting for the window is counted; back-offs are not.
+    expect(result.rateLimitWaitMs).toBeGreaterThanOrEqual(waits[0])
+    expect(result.rateLimitWaitMs).toBeLessThanOrEqual(waits.reduce((a, b) => a + b, 0))
     expectListsExactly(session.sandbox, events)
   }, 30_000)
 })
@@ -86,9 +95,15 @@ describe('npm start', () => {
     for (const audience of report.audiences) {
       expect(report.listSizes[audience.audience]).toBeGreaterThan(0)
     }
-    expect(report.requests).toMatchObject({ token: 1, search: 1, create: 3 })
+    // One token and one create per audience. A search walks the names of the batches that start together, and a batch
+    // whose names another one is already resolving waits for it: a window's batches hold few audiences each, so there
+    // is at most one search per audience.
+    expect(report.requests).toMatchObject({ token: 1, create: 3 })
+    expect(report.requests.search).toBeGreaterThanOrEqual(1)
+    expect(report.requests.search).toBeLessThanOrEqual(3)
     const total = generateEngageStream({ entered: 1500, exited: 200 }).length.toLocaleString('en-US')
-    expect(streams.err()).toContain(`sync: 100% (${total}/${total} events)`)
+    expect(streams.err()).toContain(`Syncing ${total} audience events to the Criteo sandbox at http://127.0.0.1:`)
+    expect(streams.err()).toMatch(new RegExp(`^sync: 100% \\(${total}/${total} events, [\\d,]+ events/s\\)$`, 'm'))
   }, 30_000)
 
   it('reads newline-delimited events from a file, skipping lines that are not JSON objects', async () => {
@@ -109,8 +124,8 @@ describe('npm start', () => {
     expect(streams.out()).toContain(
       '1 events were not audience entries or exits (Audience Entered, Audience Exited, or an audience Identify with true or false) and were skipped.'
     )
-    // vip: 2 entered, 1 exited, 3 synced, none without or with a bad email, none errored, 1 user left in the list.
-    expect(streams.out()).toMatch(/^vip\s+2\s+1\s+3\s+0\s+0\s+0\s+\d+\s+1$/m)
+    // vip: 2 entered, 1 exited, 3 synced, none without or with a bad email or invalid, none errored, 1 user listed.
+    expect(streams.out()).toMatch(/^vip\s+2\s+1\s+3\s+0\s+0\s+0\s+0\s+\d+\s+1$/m)
   })
 
   it('--dry-run shows counts per audience and operation, and never an identifier', async () => {

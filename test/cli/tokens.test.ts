@@ -19,7 +19,7 @@ describe('npm start keeps its access token as Segment does', () => {
       batchSize: 100,
       concurrency: 4,
       tokens,
-      onProgress: (done) => {
+      onProgress: ({ done }) => {
         if (revokedAt !== undefined || done < 1000) return
         // Every token Criteo issued so far stops working, with batches in flight.
         revokedAt = tokens.oauth()

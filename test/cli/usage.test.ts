@@ -22,7 +22,7 @@ describe('the usage text names the command as it was started', () => {
     const streams = capturedStreams()
     expect(await runCli(['--seed', 'x'], { ...streams, env: {} })).toBe(2)
     expect(streams.err().split('\n').slice(0, 3)).toEqual([
-      '--seed must be a whole number above 0, not "x".',
+      '--seed must be a whole number, not "x".',
       '',
       'Usage: criteo-audiences-sync [options]'
     ])

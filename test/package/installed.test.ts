@@ -261,7 +261,7 @@ describe.each([
             entered: t.entered,
             exited: t.exited,
             synced: t.synced,
-            notSynced: { missingIdentifier: t.missing, malformedEmail: t.malformed },
+            notSynced: { missingIdentifier: t.missing, malformedEmail: t.malformed, invalid: 0 },
             errored: 0,
             listId: expect.any(String)
           }))

@@ -14,6 +14,8 @@ describe('the soak, short version', () => {
     expect(result.requests.refusedByContract).toBe(0)
     expect(Object.keys(result.variants)).toEqual(expect.arrayContaining(['warning', 'nullAmendment', 'nullErrorText']))
     expect(result.sync.retries).toBeGreaterThan(0)
+    expect(result.sync.windows).toBeGreaterThanOrEqual(10)
+    expect(result.sync.superseded).toBeGreaterThan(0)
     expect(soakPassed(result)).toBe(true)
   }, 60_000)
 

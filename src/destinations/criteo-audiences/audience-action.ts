@@ -5,7 +5,7 @@ import { audienceFields } from './fields'
 import { listIdChoices } from './list-choices'
 import { listHook, ListHookInputs, ListHookOutputs, savedListIdOf } from './list-hook'
 import { gumCallerIdOf } from './identifiers'
-import type { Operation } from './plan'
+import type { AudienceEvent, Operation } from './plan'
 import { syncEvents, toMultiStatus } from './sync'
 import { audienceEventOf, audienceEventsOf, rawEventsOf, RuntimeInput } from './payload'
 
@@ -41,9 +41,8 @@ export function audienceAction(
       return outcome.body
     },
     performBatch: async (request, data) => {
-      const { settings, payload, audienceMembership, hookOutputs, auth } = data
-      const raws = rawEventsOf(data as RuntimeInput, payload.length)
-      const events = audienceEventsOf(payload, raws, savedListIdOf(hookOutputs))
+      const { settings, audienceMembership, auth } = data
+      const events = batchEventsOf(data)
       const outcomes = await syncEvents(request, settings, events, {
         defaultOperation: operation,
         membership: audienceMembership,
@@ -53,4 +52,14 @@ export function audienceAction(
       return toMultiStatus(outcomes)
     }
   }
+}
+
+/**
+ * What `performBatch` syncs for the events of a batch: each payload with what Engage put in its event where the mapping
+ * left a field empty, and the list saved with the mapping. npm start's runner reads batches through this too, to know
+ * before sending what each event will send (src/cli/windows.ts).
+ */
+export function batchEventsOf(data: { payload: readonly Payload[]; hookOutputs?: unknown }): AudienceEvent[] {
+  const raws = rawEventsOf(data as RuntimeInput, data.payload.length)
+  return audienceEventsOf(data.payload, raws, savedListIdOf(data.hookOutputs))
 }

@@ -223,7 +223,7 @@ export function planAmendments(events: readonly AudienceEvent[], options: PlanOp
 
     // The consent gate is the last event's to decide, like the operation: an add without consent is carried too, so that
     // it overrides an earlier add of the same user in the batch, and is decided once every event is read.
-    const code = operation === 'add' && event.consent === false ? NO_CONSENT_ADD : OPERATION_CODE[operation]
+    const code = isAddWithoutConsent(event, operation) ? NO_CONSENT_ADD : OPERATION_CODE[operation]
     let sent = 0
     let problems = 0
 
@@ -269,6 +269,11 @@ export function planAmendments(events: readonly AudienceEvent[], options: PlanOp
     }
   }
   return { rejected, chunks }
+}
+
+/** The consent gate: an add whose Consent field is false sends nothing. A removal goes whatever it says. */
+export function isAddWithoutConsent(event: AudienceEvent, operation: Operation): boolean {
+  return operation === 'add' && event.consent === false
 }
 
 function isBlank(value: unknown): boolean {
