@@ -14,6 +14,11 @@ async function main() {
   const events = enteredEvents(n, 'large_batch_audience')
   const withEventsRss = process.memoryUsage().rss
   const result = await withCriteoAt(url, async () => {
+    // One event first, as a worker's first batch of all: it gets the worker its token (a host that keeps none has
+    // actions-core fetch it, then runs that batch again), which the large batch would otherwise pay for twice over.
+    await send(enteredEvents(1, 'large_batch_audience'))
+    // The parent counts the large batch's requests from here.
+    process.stdout.write(`${JSON.stringify({ warmed: true })}\n`)
     const start = performance.now()
     const results = await send(events)
     return { ms: performance.now() - start, eventsNotOk: countNotOk(results), results: results.length }

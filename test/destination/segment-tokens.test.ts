@@ -373,6 +373,28 @@ describe('a host that keeps no token', () => {
     expect(amendments.bodies).toHaveLength(5)
     expect(nock.isDone()).toBe(true)
   })
+
+  it('is not asked for a token again once it kept none: after expiry a batch runs once, with a new token of the worker', async () => {
+    const now = jest.spyOn(Date, 'now').mockReturnValue(1_000_000)
+    const runs = jest.spyOn(definition.actions.addUserToAudience, 'performBatch')
+    const tokens: Recorder = { bodies: [] }
+    tokenOk(tokenEndpoint(), 'token-1', 900, tokens)
+    const scope = criteo()
+    searchWith(scope, 'token-1')
+    acceptAmendments(scope.matchHeader('authorization', 'Bearer token-1'), '101', { bodies: [] })
+
+    expect(await batch([ann()])).toEqual([annSynced()])
+    // The first batch asks actions-core for a token, and runs again with it.
+    expect(runs).toHaveBeenCalledTimes(2)
+
+    now.mockReturnValue(1_000_000 + (900 - 60) * 1000 + 1)
+    tokenOk(tokenEndpoint(), 'token-2', 900, tokens)
+    acceptAmendments(criteo().matchHeader('authorization', 'Bearer token-2'), '101', { bodies: [] })
+    expect(await batch([bob()])).toEqual([bobSynced()])
+    expect(runs).toHaveBeenCalledTimes(3)
+    expect(tokens.bodies).toEqual([CREDENTIALS, CREDENTIALS])
+    expect(nock.isDone()).toBe(true)
+  })
 })
 
 describe('outside batches', () => {

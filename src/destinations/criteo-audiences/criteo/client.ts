@@ -122,6 +122,11 @@ const refusedCredentials = new LRUCache<string, Error>({
 // with the batch.
 const askedForToken = new WeakMap<object, CriteoClient>()
 
+// Credentials whose host kept no token after actions-core got one: its batches run again with no token held, since
+// without an `oauth` object in the settings actions-core has nowhere to put it. Such a host is never asked again, so
+// its batches after each expiry are not run twice for nothing: they use this worker's own token, fetched as needed.
+const hostKeepsNoToken = new LRUCache<string, true>({ max: CACHE_MAX_ENTRIES })
+
 const rateLimits = new LRUCache<string, RateLimitState>({
   max: CACHE_MAX_ENTRIES,
   // Kept a little beyond any one-minute window, so a state read late still says when its window ended.
@@ -231,6 +236,7 @@ function credentialsKeyOf(credentials: Pick<CriteoCredentials, 'client_id' | 'cl
 export function resetCriteoCaches(): void {
   rateLimits.clear()
   refusedCredentials.clear()
+  hostKeepsNoToken.clear()
   fetchedHere.clear()
   tokens.clear()
   tenants.clear()
@@ -321,8 +327,12 @@ export class CriteoClient {
     this.credentialsKey = credentialsKeyOf(settings)
     this.tenantKey = JSON.stringify([this.credentialsKey, settings.advertiser_id])
     const { held, batch } = tokenSource
-    if (batch === undefined || askedForToken.has(batch)) return
-    if (held === undefined && !tokens.has(this.credentialsKey)) {
+    if (batch === undefined) return
+    if (askedForToken.has(batch)) {
+      if (held === undefined) hostKeepsNoToken.set(this.credentialsKey, true)
+      return
+    }
+    if (held === undefined && !tokens.has(this.credentialsKey) && !hostKeepsNoToken.has(this.credentialsKey)) {
       askedForToken.set(batch, this)
       this.tokenMissing = new SegmentTokenError(
         `No Criteo access token is held for these credentials yet. ${SEGMENT_GETS_A_TOKEN}`,
