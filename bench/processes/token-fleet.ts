@@ -14,7 +14,8 @@ import { join, resolve } from 'path'
 import type { DestinationDefinition, SegmentEvent } from '@segment/actions-core'
 import { Destination } from '@segment/actions-core'
 import type { Settings } from '../../src/destinations/criteo-audiences/generated-types'
-import { engageEvent } from '../../src/cli/generate'
+// The stream generator's seeded generator (mulberry32), so every variant runs the same schedule.
+import { engageEvent, random } from '../../src/cli/generate'
 import type { FleetConfig, FleetResult } from '../token-fleet'
 
 /** Criteo's token lifetime (criteo-api.md), in simulated seconds: the length of a window. */
@@ -27,18 +28,6 @@ function dilateClock(speed: number): void {
   const real = Date.now.bind(Date)
   const origin = real()
   Date.now = () => origin + (real() - origin) * speed
-}
-
-/** A small seeded generator, so that every variant runs the same schedule. */
-function random(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 /** Criteo, as far as these batches need it: tokens living 900 s from issue, one list, amendments accepted. */
