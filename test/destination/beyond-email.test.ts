@@ -150,6 +150,20 @@ describe('identifiers besides email', () => {
     ])
   })
 
+  it("refuses an event whose only identifier is a device's advertising id with ad tracking limited, without a request", async () => {
+    const { scope } = criteoWith()
+    const limited = withContext(audienceEvent({}), {
+      device: { advertisingId: '6d92078a-8246-4ba4-ae5b-76104861e7dc', adTrackingEnabled: false }
+    })
+
+    const result = await runBatch([limited])
+
+    expect(scope.pendingMocks()).toHaveLength(2)
+    expect(result).toEqual([
+      { status: 400, errortype: 'PAYLOAD_VALIDATION_FAILED', errormessage: ZEROED_MADID, errorreporter: 'INTEGRATIONS' }
+    ])
+  })
+
   it('sends only an email amendment for an event with an email alone, with the default mapping', async () => {
     const { scope, amendments } = criteoWith()
     acceptAmendments(scope, '101', amendments)

@@ -76,8 +76,12 @@ describe("a drop-in for Segment's own Criteo Audiences destination", () => {
   it('runs its saved settings, subscriptions and default mapping unchanged: entries added, exits removed', async () => {
     const { scope, amendments } = criteoWithList()
 
+    // Ann's event comes from a phone: Segment's destination never sent device ids, and this mapping does not ask for
+    // them (no "Sync the device's advertising ID" in it), so none is sent now either.
+    const fromPhone = audienceEvent({ email: ' Ann@Example.com', userId: 'ann' })
+    fromPhone.context = { ...fromPhone.context, device: { advertisingId: '6d92078a-8246-4ba4-ae5b-76104861e7dc' } }
     const added = await runUpstream('addUserToAudience', [
-      audienceEvent({ email: ' Ann@Example.com', userId: 'ann' }),
+      fromPhone,
       audienceEvent({ email: 'bob@example.com', userId: 'bob' })
     ])
     const removed = await runUpstream('removeUserFromAudience', [

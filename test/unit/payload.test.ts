@@ -51,7 +51,8 @@ describe('audienceEventOf', () => {
       identity_link: 'il',
       gum_id: 'g',
       hash_emails: false,
-      consent: false
+      consent: false,
+      ad_tracking_limited: false
     })
     expect(Object.keys(audienceEventOf({}, undefined))).toEqual(Object.keys(event))
   })
@@ -77,10 +78,40 @@ describe('audienceEventOf', () => {
     ],
     ['no email when traits is null', { audience_key: 'a' }, { traits: null }, { email: undefined }],
     [
-      "the device's advertising id where madid is empty",
+      "the device's advertising id where madid is empty and the switch is on",
+      { ...payload, use_device_advertising_id: true },
+      { context: { device: { advertisingId: 'idfa' } } },
+      { madid: 'idfa', ad_tracking_limited: false }
+    ],
+    [
+      "no device advertising id where the switch is absent (a mapping saved before it, or Segment's own destination's)",
       payload,
       { context: { device: { advertisingId: 'idfa' } } },
-      { madid: 'idfa' }
+      { madid: undefined, ad_tracking_limited: false }
+    ],
+    [
+      'no device advertising id where the switch is off',
+      { ...payload, use_device_advertising_id: false },
+      { context: { device: { advertisingId: 'idfa' } } },
+      { madid: undefined, ad_tracking_limited: false }
+    ],
+    [
+      'no device advertising id when the device says ad tracking is limited, and the event says why',
+      { ...payload, use_device_advertising_id: true },
+      { context: { device: { advertisingId: 'idfa', adTrackingEnabled: false } } },
+      { madid: undefined, ad_tracking_limited: true }
+    ],
+    [
+      "the device's advertising id when the device says ad tracking is enabled",
+      { ...payload, use_device_advertising_id: true },
+      { context: { device: { advertisingId: 'idfa', adTrackingEnabled: true } } },
+      { madid: 'idfa', ad_tracking_limited: false }
+    ],
+    [
+      "the mapped madid whatever the device says of ad tracking (the mapping is the admin's choice)",
+      { ...payload, madid: 'mapped', use_device_advertising_id: true },
+      { context: { device: { advertisingId: 'idfa', adTrackingEnabled: false } } },
+      { madid: 'mapped', ad_tracking_limited: false }
     ],
     [
       'the mapped madid over the device one',

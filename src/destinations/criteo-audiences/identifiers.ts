@@ -11,7 +11,7 @@ export const NOT_AN_EMAIL =
 export const NO_IDENTIFIER =
   'Missing identifier: this event has no email address, mobile advertising id, identityLink or GUM id to sync.'
 export const ZEROED_MADID =
-  'Missing identifier: the only identifier is a mobile advertising id of all zeros, which means the user limited ad tracking.'
+  "Missing identifier: the only identifier is the mobile advertising id of a device whose user limited ad tracking (an id of all zeros, or the device's adTrackingEnabled false), which is not synced."
 export const NOT_A_MADID =
   'Not a mobile advertising id: the Mobile advertising ID field must hold an IDFA or AAID (8-4-4-4-12 hexadecimal digits).'
 export const NOT_AN_IDENTITY_LINK =

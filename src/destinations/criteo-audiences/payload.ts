@@ -18,7 +18,7 @@ interface EngageEvent {
   traits?: { email?: unknown } | null
   context?: {
     personas?: { computation_key?: unknown; external_audience_id?: unknown } | null
-    device?: { advertisingId?: unknown } | null
+    device?: { advertisingId?: unknown; adTrackingEnabled?: unknown } | null
   } | null
 }
 
@@ -46,6 +46,12 @@ export function audienceEventOf(payload: Payload, raw: unknown, savedListId?: st
   const event = raw as EngageEvent | undefined
   const context = event?.context
   const linked = context?.personas?.external_audience_id
+  // The device's own id only where the mapping asks for it: a subscription saved before the switch existed (or by
+  // Segment's own Criteo destination, which never sent device ids) does not start sending them. A device whose user
+  // limited ad tracking may still report a real id (older Android): it is not sent.
+  const device =
+    isEmpty(payload.madid) && payload.use_device_advertising_id === true ? (context?.device ?? undefined) : undefined
+  const trackingLimited = device?.adTrackingEnabled === false && !isEmpty(device.advertisingId)
   return {
     audience_key: audienceKeyOf(payload.audience_key, raw),
     list_id: payload.list_id,
@@ -53,11 +59,8 @@ export function audienceEventOf(payload: Payload, raw: unknown, savedListId?: st
     // Any value but an empty one stands: one that is not a list id is reported as such, never replaced by the name.
     external_audience_id: isEmpty(linked) ? undefined : String(linked),
     email: isEmpty(payload.email) ? event?.traits?.email : payload.email,
-    madid: !isEmpty(payload.madid)
-      ? payload.madid
-      : payload.use_device_advertising_id === false
-        ? undefined
-        : context?.device?.advertisingId,
+    madid: device === undefined ? payload.madid : trackingLimited ? undefined : device.advertisingId,
+    ad_tracking_limited: trackingLimited,
     identity_link: payload.identity_link,
     gum_id: payload.gum_id,
     hash_emails: payload.hash_emails,

@@ -51,6 +51,8 @@ export interface AudienceEvent {
   gum_id?: unknown
   hash_emails?: boolean
   consent?: unknown
+  /** The device's advertising id was left out because its user limited ad tracking (payload.ts). */
+  ad_tracking_limited?: boolean
 }
 
 /** One amendment to send: identifiers of one type, for one list and operation, at most the per-amendment limit. */
@@ -257,7 +259,7 @@ export function planAmendments(events: readonly AudienceEvent[], options: PlanOp
 
     if (sent === 0 && problems === 0) {
       if (code === NO_CONSENT_ADD) reject(index, NO_CONSENT, 'no-consent')
-      else reject(index, zeroedMadid ? ZEROED_MADID : NO_IDENTIFIER)
+      else reject(index, zeroedMadid || event.ad_tracking_limited === true ? ZEROED_MADID : NO_IDENTIFIER)
     }
   }
 

@@ -10,11 +10,11 @@ export interface Payload {
    */
   email?: string
   /**
-   * The device's IDFA (iOS) or AAID (Android), synced as its own identifier type. Leave it empty to use the event's own (context.device.advertisingId), when it has one. Sent lowercased and never hashed. An all-zero id (ad tracking limited) is skipped.
+   * The device's IDFA (iOS) or AAID (Android), synced as its own identifier type. Leave it empty to use the event's own (context.device.advertisingId, see the switch below). Sent lowercased and never hashed. An all-zero id (ad tracking limited) is skipped.
    */
   madid?: string
   /**
-   * When the Mobile advertising ID field is empty, sync the event's own device advertising id (context.device.advertisingId). Turn off to sync mobile advertising ids only from the field above.
+   * When the Mobile advertising ID field is empty, sync the event's own device advertising id (context.device.advertisingId), unless the device says its user limited ad tracking (context.device.adTrackingEnabled false). Off, or absent from a mapping saved before this switch existed, syncs mobile advertising ids only from the field above.
    */
   use_device_advertising_id?: boolean
   /**
