@@ -462,6 +462,18 @@ describe('the Criteo list drop-down', () => {
     expect(scope.isDone()).toBe(true)
   })
 
+  it('shows the list already chosen first, above every other list, so that it can still be changed', async () => {
+    const { scope } = criteoWith(lists)
+    expect(await listChoices('202')).toEqual({
+      choices: [
+        { label: 'newsletter (202)', value: '202' },
+        { label: 'cart_abandoners (101)', value: '101' },
+        { label: 'vip (303)', value: '303' }
+      ]
+    })
+    expect(scope.isDone()).toBe(true)
+  })
+
   it('says so when the typed id is none of the advertiser’s contact lists', async () => {
     const { scope } = criteoWith(lists)
     expect(await listChoices('999')).toEqual({

@@ -4,9 +4,10 @@ import { assertAdvertiserId } from './sync'
 
 /**
  * The Criteo list drop-down: the advertiser's contact lists, by name and id. What the admin typed (the search text,
- * or else the field's current value) narrows it, by name or exact id; an id that is not one of the advertiser's
- * contact lists is an error shown right there. actions-core replaces the search context of a plain field with
- * nothing, so the field's current value, which it does pass in the payload, is what usually arrives.
+ * or else the field's current value) narrows it by name; an id that is not one of the advertiser's contact lists is an
+ * error shown right there. actions-core replaces the search context of a plain field with nothing, so the field's
+ * current value, which it does pass in the payload, is what usually arrives: a list already chosen is therefore shown
+ * first, above all the others, so that the admin can still change it without clearing the field.
  */
 export async function listIdChoices(
   request: RequestClient,
@@ -29,9 +30,12 @@ export async function listIdChoices(
     const typed = dynamicFieldContext?.query ?? payload?.list_id
     const query = typeof typed === 'string' || typeof typed === 'number' ? String(typed).trim() : ''
     const needle = query.toLowerCase()
-    const matching = query
-      ? lists.filter((list) => list.id === query || list.name.toLowerCase().includes(needle))
-      : lists
+    const chosen = lists.find((list) => list.id === query)
+    const matching = chosen
+      ? [chosen, ...lists.filter((list) => list !== chosen)]
+      : query
+        ? lists.filter((list) => list.name.toLowerCase().includes(needle))
+        : lists
     if (query && matching.length === 0) {
       const message = /^\d+$/.test(query)
         ? `Criteo list ${query} does not exist, or is not a contact list of advertiser ${settings.advertiser_id}.`
