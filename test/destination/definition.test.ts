@@ -2,6 +2,7 @@ import { Destination } from '@segment/actions-core'
 import type { SegmentEvent } from '@segment/actions-core'
 import definition from '../../src/destinations/criteo-audiences'
 import { resetCriteoCaches } from '../../src/destinations/criteo-audiences/criteo/client'
+import { GUM_CALLER_ID_NOT_DIGITS } from '../../src/destinations/criteo-audiences/identifiers'
 import { execFileSync } from 'child_process'
 import {
   amendmentBody,
@@ -223,6 +224,18 @@ describe('testAuthentication', () => {
       'The Client ID and Client Secret are valid, but cannot reach advertiser 12345: Criteo answered HTTP 403 advertiser-access-denied: No access to advertiser 12345. Check the Advertiser ID'
     )
   })
+
+  it.each(['abc', '12 34', '-5'])(
+    'says a GUM Caller ID of %j must be digits before asking Criteo anything',
+    async (gumCallerId) => {
+      const scope = criteo()
+      tokenOk(scope)
+      await expect(destination().testAuthentication({ ...settings, gum_caller_id: gumCallerId })).rejects.toThrow(
+        GUM_CALLER_ID_NOT_DIGITS
+      )
+      expect(scope.isDone()).toBe(false)
+    }
+  )
 
   it('says the advertiser id must be digits before asking Criteo anything', async () => {
     const scope = criteo()

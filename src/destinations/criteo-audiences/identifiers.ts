@@ -19,7 +19,9 @@ export const NOT_AN_IDENTITY_LINK =
 export const NOT_A_GUM_ID =
   'Not a GUM id: the GUM ID field must hold one token of at most 512 characters, with no white space.'
 export const GUM_CALLER_ID_MISSING =
-  'GUM id not synced: the GUM Caller ID setting is empty. Fill it in (digits, as Criteo gave it to you) to sync GUM ids.'
+  'GUM id not synced: the GUM Caller ID setting is empty or not digits. Fill it in (digits, as Criteo gave it to you) to sync GUM ids.'
+export const GUM_CALLER_ID_NOT_DIGITS =
+  'The GUM Caller ID must contain only digits, as Criteo gave it to you (or be left empty if you sync no GUM ids).'
 
 export const MISSING_AUDIENCE_KEY =
   'Missing audience key: this event names no Engage audience (properties.audience_key or context.personas.computation_key), and the mapping chooses no Criteo list.'
@@ -130,6 +132,12 @@ export function prepareOpaqueId(raw: unknown, invalid: string): PreparedOptional
 export function gumCallerIdOf(setting: unknown): number | undefined {
   const text = typeof setting === 'number' ? String(setting) : typeof setting === 'string' ? setting.trim() : ''
   return /^\d{1,15}$/.test(text) ? Number(text) : undefined
+}
+
+/** Whether the GUM caller id setting is filled in with something that is not one: "Test connection" says so. */
+export function isBadGumCallerId(setting: unknown): boolean {
+  const filled = typeof setting === 'number' || (typeof setting === 'string' && setting.trim() !== '')
+  return filled && gumCallerIdOf(setting) === undefined
 }
 
 /** An audience key names a Criteo list: it must hold something besides white space. It is used exactly as given. */

@@ -6,7 +6,7 @@ import removeUserFromAudience from './removeUserFromAudience'
 import syncAudience from './syncAudience'
 import { CriteoClient } from './criteo/client'
 import { assertAdvertiserId } from './sync'
-import { audienceKeyTooLong, isUsableAudienceKey } from './identifiers'
+import { audienceKeyTooLong, GUM_CALLER_ID_NOT_DIGITS, isBadGumCallerId, isUsableAudienceKey } from './identifiers'
 import { MAX_LIST_NAME_LENGTH } from './limits'
 
 /**
@@ -78,6 +78,9 @@ const destination: AudienceDestinationDefinition<Settings> = {
     // with an earlier secret would vouch for a wrong one.
     testAuthentication: async (request, { settings }) => {
       assertAdvertiserId(settings.advertiser_id)
+      if (isBadGumCallerId(settings.gum_caller_id)) {
+        throw new IntegrationError(GUM_CALLER_ID_NOT_DIGITS, ErrorCodes.BAD_REQUEST, 400)
+      }
       await new CriteoClient(request, settings).checkAccess()
       return true
     },
