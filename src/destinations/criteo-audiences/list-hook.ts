@@ -34,7 +34,7 @@ export function savedListIdOf(hookOutputs: unknown): string | undefined {
 export const listHook: ActionHookDefinition<Settings, Payload, unknown, ListHookInputs, ListHookOutputs> = {
   label: 'Connect a Criteo contact list',
   description:
-    'Pick an existing contact list of the advertiser, or give the name of a list to create (an existing list of that name is used). Every user of this mapping is then synced to that list.',
+    'Pick an existing contact list of the advertiser, or give the name of a list to create (an existing list of that name is used). Every user of this mapping is then synced to that list. Connect the same list on the mapping that removes users too, or they are never removed from it.',
   inputFields: {
     list_id: {
       label: 'Existing Criteo list',
