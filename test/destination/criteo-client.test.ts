@@ -276,7 +276,16 @@ describe('finding the list of an audience', () => {
     expect(scope.isDone()).toBe(true)
   })
 
-  it('recreates a list that was deleted in Criteo, and sends the amendment again', async () => {
+  const gone = { type: 'validation', code: 'audience-invalid', instance: '/x', title: 'Audience is not found' }
+  it.each([
+    ['as a 404', 404, { errors: [gone] }],
+    ['as a 403', 403, { errors: [gone] }],
+    [
+      "as a 200 carrying it in errors (the contract's only documented answer)",
+      200,
+      { data: { type: 'ContactlistAmendment', attributes: { operation: 'add' } }, errors: [gone], warnings: [] }
+    ]
+  ])('recreates a list that was deleted in Criteo, said %s, and sends the amendment again', async (_, status, body) => {
     const scope = criteo()
     tokenOk(scope)
     searchFinds(scope)
@@ -285,9 +294,7 @@ describe('finding the list of an audience', () => {
 
     const amendments: Recorder = { bodies: [] }
     const later = criteo()
-    later.patch(`${SEGMENTS}/101/contact-list`).reply(404, {
-      errors: [{ code: 'audience-invalid', title: 'Audience is not found, please choose a valid audience' }]
-    })
+    later.patch(`${SEGMENTS}/101/contact-list`, amendmentBody('add', [hash('ann@example.com')])).reply(status, body)
     searchFinds(later, [])
     later.post(`${SEGMENTS}/create`).reply(200, { data: [{ id: '505' }], errors: [], warnings: [] })
     acceptAmendments(later, '505', amendments)

@@ -522,10 +522,7 @@ export class CriteoClient {
       }
       const parsed = this.parse(what, answer, AmendmentResponse)
       const [error] = parsed.errors
-      if (error) {
-        if (error.code === 'audience-invalid' && target.kind !== 'name') this.forgetId(id)
-        throw problemError(what, answer.status, error, answer.redact)
-      }
+      if (error) throw problemError(what, answer.status, error, answer.redact)
       const { attributes } = parsed.data
       checkAnswerIsFor(what, id, operation, identifierType, attributes)
       return {
@@ -899,8 +896,15 @@ function writable(list: ListInfo, name?: string, origin?: ListOrigin): string {
   )
 }
 
-/** Criteo's answer for a list that no longer exists (or was never the caller's). */
+/**
+ * Criteo's answer for a list that no longer exists (or was never the caller's): a 200 whose `errors` carry
+ * `audience-invalid` (the amendment's only documented answer, so its documented way to say so), or the 403/404 other
+ * tools see.
+ */
 function isListGone(answer: Answer): boolean {
+  if (answer.status >= 200 && answer.status < 300) {
+    return errorsIn(answer.body).some((problem) => problem.code === 'audience-invalid')
+  }
   return (answer.status === 403 || answer.status === 404) && hasProblemCode(answer.body, 'audience-invalid')
 }
 
