@@ -209,6 +209,50 @@ describe('finding the list of an audience', () => {
     expect(scope.isDone()).toBe(true)
   })
 
+  it('keeps paging after a short page while the total says more lists are left, from the items it got', async () => {
+    const amendments: Recorder = { bodies: [] }
+    const scope = criteo()
+    tokenOk(scope)
+    const shortPage = Array.from({ length: 50 }, (_, i) => ({ id: String(1000 + i), name: `other_${i}` }))
+    scope
+      .post(`${SEGMENTS}/search`, searchBody())
+      .query({ limit: 100, offset: 0 })
+      .reply(200, searchPage(shortPage, 51))
+    scope
+      .post(`${SEGMENTS}/search`, searchBody())
+      .query({ limit: 100, offset: 50 })
+      .reply(200, searchPage([{ id: '7777', name: 'first_time_shopper' }], 51, 50))
+    acceptAmendments(scope, '7777', amendments)
+
+    expect(await runBatch([ann()])).toEqual([annSynced('7777')])
+    expect(amendments.bodies).toEqual([amendmentBody('add', [hash('ann@example.com')])])
+    expect(scope.isDone()).toBe(true)
+  })
+
+  it.each([
+    ['a total that overstates, once a page comes back empty', { totalItems: 500 }],
+    ['no total, at a short page', { totalItems: null }]
+  ])('ends the search at %s, and creates the list', async (_, meta) => {
+    const scope = criteo()
+    tokenOk(scope)
+    const shortPage = Array.from({ length: 50 }, (_, i) => ({ id: String(1000 + i), name: `other_${i}` }))
+    scope
+      .post(`${SEGMENTS}/search`, searchBody())
+      .query({ limit: 100, offset: 0 })
+      .reply(200, { ...searchPage(shortPage), meta })
+    if (meta.totalItems !== null) {
+      scope
+        .post(`${SEGMENTS}/search`, searchBody())
+        .query({ limit: 100, offset: 50 })
+        .reply(200, { ...searchPage([]), meta })
+    }
+    scope.post(`${SEGMENTS}/create`).reply(200, { data: [{ id: '202' }], errors: [], warnings: [] })
+    acceptAmendments(scope, '202', { bodies: [] })
+
+    expect(await runBatch([ann()])).toEqual([annSynced('202')])
+    expect(scope.isDone()).toBe(true)
+  })
+
   it('ignores a same-named list of another advertiser or of another type', async () => {
     const scope = criteo()
     tokenOk(scope)

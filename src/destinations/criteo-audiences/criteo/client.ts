@@ -592,14 +592,15 @@ export class CriteoClient {
 
   /**
    * Pages through this advertiser's contact lists (those with `filter.ids` only, when given), handing each to `visit`,
-   * until a page in which it said it has seen enough, or the last page. Items of another advertiser or type are never visited.
+   * until a page in which it said it has seen enough, or the last page. Items of another advertiser or type are never
+   * visited.
    */
   private async searchLists(
     filter: SearchFilter,
     visit: (list: ListInfo & { name?: string }) => boolean
   ): Promise<void> {
     const what = `Looking up the contact lists of advertiser ${this.settings.advertiser_id}`
-    for (let offset = 0; ; offset += SEARCH_PAGE_SIZE) {
+    for (let offset = 0; ;) {
       const answer = await this.call(
         what,
         `${SEGMENTS_PATH}/search`,
@@ -616,8 +617,13 @@ export class CriteoClient {
         const list = contactListOf(item, this.settings.advertiser_id)
         if (list && visit(list)) enough = true
       }
+      if (enough || items.length === 0) return
+      offset += items.length
+      // The contract lets a page be shorter than asked: while Criteo gives a total, it alone says whether more are
+      // left. Only without one does a short page mean the last. An empty page ends the search whatever the total
+      // says, so a total that overstates can never make it loop.
       const total = page.meta?.totalItems
-      if (enough || items.length < SEARCH_PAGE_SIZE || (total != null && offset + items.length >= total)) return
+      if (total != null ? offset >= total : items.length < SEARCH_PAGE_SIZE) return
     }
   }
 
