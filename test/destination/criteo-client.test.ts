@@ -489,6 +489,33 @@ function amendmentOkFor(count: number) {
 }
 
 describe('a batch whose lookups fail', () => {
+  it('reports a token request answered 460 as retryable, not as refused credentials, and gets a token next time', async () => {
+    const tokens: Recorder = { bodies: [] }
+    const scope = criteo()
+      .post('/oauth2/token', (body) => {
+        tokens.bodies.push(body)
+        return true
+      })
+      .reply(460, 'Client closed the connection')
+    tokenOk(scope, 'token-1', 900, tokens)
+    searchFinds(scope)
+    acceptAmendments(scope, '101', { bodies: [] })
+
+    const failure = await runBatch([ann()]).then(
+      () => undefined,
+      (error: Error & { status?: number; code?: string }) => error
+    )
+    expect([failure?.constructor.name, failure?.status, failure?.message]).toEqual([
+      'RetryableError',
+      503,
+      "Getting a Criteo access token failed: Criteo answered HTTP 460. This is temporary on Criteo's side; the request will be retried."
+    ])
+
+    expect(await runBatch([ann()])).toEqual([annSynced()])
+    expect(tokens.bodies).toHaveLength(2)
+    expect(scope.isDone()).toBe(true)
+  })
+
   it('asks for a token once, however many audiences are waiting on it, and once a minute while refused', async () => {
     const tokens: Recorder = { bodies: [] }
     const scope = criteo()

@@ -184,11 +184,19 @@ describe("Criteo's titles never carry a secret or an identifier into a message",
 })
 
 describe('tokenError', () => {
-  it.each([400, 401, 403])('turns a %i from the token endpoint into bad credentials', (status) => {
+  it.each([400, 401, 403, 404, 422])('turns a %i from the token endpoint into bad credentials', (status) => {
     expect(tokenError(status, { error: 'invalid_client' })).toBeInstanceOf(InvalidAuthenticationError)
   })
-  it.each([429, 500, 503])('leaves a %i retryable', (status) => {
+  it.each([408, 423, 429, 460, 500, 503])('leaves a %i retryable, as the status policy does', (status) => {
     expect(tokenError(status, undefined)).toBeInstanceOf(RetryableError)
+  })
+  it('reports a 410 as the retired API version it is, not as refused credentials', () => {
+    const error = tokenError(410, undefined) as IntegrationError
+    expect([error.constructor.name, error.status, error.message]).toEqual([
+      'IntegrationError',
+      426,
+      'Getting a Criteo access token failed: Criteo answered HTTP 410. Criteo API version 2026-07 is retired; this destination must be updated.'
+    ])
   })
 })
 

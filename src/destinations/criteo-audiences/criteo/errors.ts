@@ -198,9 +198,14 @@ export function criteoError(
     const resetAt = rateLimitResetAt(headers)
     return new RateLimitedError(answer + rateLimitHint(resetAt), resetAt)
   }
-  const rule = STATUS_POLICY.find((candidate) => candidate.matches(status)) as StatusRule
-  const verdict = rule.report(status)
+  const verdict = policyFor(status)
   return reportedError(answer + hintFor(status, verdict.status, verdict.retry), verdict.status, verdict.retry)
+}
+
+/** The status `STATUS_POLICY` reports an answer with, and whether it means Segment to retry it. */
+function policyFor(status: number): { status: number; retry: boolean } {
+  const rule = STATUS_POLICY.find((candidate) => candidate.matches(status)) as StatusRule
+  return rule.report(status)
 }
 
 /** The actions-core error for a verdict: retryable ones as `RetryableError`, others carrying their HTTP code. */
@@ -251,9 +256,14 @@ export class SegmentTokenError extends InvalidAuthenticationError {
   }
 }
 
-/** The token endpoint refusing credentials is an authentication failure, whatever 4xx it picks. */
+/**
+ * What a failed token request becomes. A 4xx the status policy does not retry is the token endpoint refusing the
+ * credentials: an authentication failure, whatever 4xx it picks. A 401 is one too here: the policy's 401 row is about a
+ * token just issued, which a token request has not got. Any other answer (a 4xx the policy retries, such as 408, 423,
+ * 429 or 460; 410, a retired API version; a 5xx) says nothing about the credentials and is reported like any call's.
+ */
 export function tokenError(status: number, body: unknown, headers?: Headers, redact: Redact = redactShapes): Error {
-  if (status >= 400 && status < 500 && status !== 408 && status !== 429) {
+  if (status >= 400 && status < 500 && status !== 410 && (status === 401 || !policyFor(status).retry)) {
     return new InvalidAuthenticationError(
       `Criteo refused the Client ID and Client Secret (${describeAnswer(status, body, redact)}). ` +
         'Check both in the destination settings: they are the API credentials of an app in Criteo Partners Portal.',
