@@ -177,9 +177,24 @@ describe("Criteo's titles never carry a secret or an identifier into a message",
     }
   })
 
-  it('keeps the rest of the title, cut to a line', () => {
+  it('keeps the rest of the title, cut to a line, dropping the word the cut falls in', () => {
     expect(redact(`Identifier ${gum} is invalid`)).toBe('Identifier [redacted] is invalid')
-    expect(redact('x'.repeat(5_000))).toBe(`${'x'.repeat(300)}…`)
+    expect(redact('abcdefg '.repeat(50))).toBe(`${'abcdefg '.repeat(37).trimEnd()}…`)
+    expect(redact('x'.repeat(5_000))).toBe('…')
+  })
+
+  it('replaces a value before cutting the title: one that runs past the read bound leaves no part of itself', () => {
+    // A long access token echoed twice: the second one starts before the 2,000th character and ends after it.
+    const longToken = `eyJ${'t0k3n'.repeat(240)}`
+    const title = `Token ${longToken} is not valid for ${longToken}`
+    const clean = redactorFor({ secrets: [longToken] })(title)
+    expect(clean).toBe('Token [redacted] is not valid for [redacted]')
+  })
+
+  it('drops a word cut by the read bound rather than keep its first part', () => {
+    // A digest starting just before the 2,000th character: its first 24 characters match no shape on their own.
+    const title = `${'f'.repeat(1_975)} ${'d'.repeat(64)} is invalid`
+    expect(redactorFor({})(title)).toBe('[redacted]…')
   })
 })
 

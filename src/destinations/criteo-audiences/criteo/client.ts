@@ -30,7 +30,7 @@ import {
   tokenError,
   unexpectedResponseError
 } from './errors'
-import { Redact, redactorFor } from './redact'
+import { cutAt, MAX_FIELD_LENGTH, Redact, redactorFor } from './redact'
 import {
   AmendmentResponse,
   CreateResponse,
@@ -524,7 +524,7 @@ export class CriteoClient {
       const [error] = parsed.errors
       if (error) throw problemError(what, answer.status, error, answer.redact)
       const { attributes } = parsed.data
-      checkAnswerIsFor(what, id, operation, identifierType, attributes)
+      checkAnswerIsFor(what, id, operation, identifierType, attributes, answer.redact)
       return {
         contactListId: id,
         nbValidIdentifiers: attributes.nbValidIdentifiers,
@@ -935,15 +935,18 @@ function checkAnswerIsFor(
   id: string,
   operation: Operation,
   identifierType: IdentifierType,
-  attributes: { contactListId?: number | null; operation: string; identifierType?: string | null }
+  attributes: { contactListId?: number | null; operation: string; identifierType?: string | null },
+  redact: Redact
 ): void {
+  // Criteo's own strings: they may echo what was sent, and have no length limit.
+  const said = (value: string) => cutAt(redact(value), MAX_FIELD_LENGTH)
   const mismatches: string[] = []
   if (attributes.contactListId != null && String(attributes.contactListId) !== id) {
     mismatches.push(`list ${attributes.contactListId}`)
   }
-  if (attributes.operation.toLowerCase() !== operation) mismatches.push(`operation "${attributes.operation}"`)
+  if (attributes.operation.toLowerCase() !== operation) mismatches.push(`operation "${said(attributes.operation)}"`)
   if (attributes.identifierType != null && attributes.identifierType.toLowerCase() !== identifierType.toLowerCase()) {
-    mismatches.push(`identifier type "${attributes.identifierType}"`)
+    mismatches.push(`identifier type "${said(attributes.identifierType)}"`)
   }
   if (mismatches.length === 0) return
   throw new IntegrationError(
