@@ -110,6 +110,32 @@ describe('access tokens', () => {
     expect(retried.isDone()).toBe(true)
   })
 
+  it.each(['authorization', 'authentication'])(
+    'takes a 200 whose error is of type %s as a refused token: gets a new one and retries the call once',
+    async (type) => {
+      const scope = criteo()
+      tokenOk(scope, 'revoked-token')
+      tokenOk(scope, 'fresh-token')
+      searchFinds(scope)
+      scope
+        .patch(`${SEGMENTS}/101/contact-list`, amendmentBody('add', [hash('ann@example.com')]))
+        .matchHeader('authorization', 'Bearer revoked-token')
+        .reply(200, {
+          data: { type: 'ContactlistAmendment', attributes: { operation: 'add' } },
+          errors: [{ type, code: 'authorization-token-invalid', instance: '/x', title: 'Invalid token' }],
+          warnings: []
+        })
+      const retried = criteo()
+        .patch(`${SEGMENTS}/101/contact-list`, amendmentBody('add', [hash('ann@example.com')]))
+        .matchHeader('authorization', 'Bearer fresh-token')
+        .reply(200, amendmentOkFor(1))
+
+      expect(await runBatch([ann()])).toEqual([annSynced()])
+      expect(scope.isDone()).toBe(true)
+      expect(retried.isDone()).toBe(true)
+    }
+  )
+
   it('reports a fresh token refused again as retryable: the credentials were just accepted', async () => {
     const scope = criteo()
     tokenOk(scope, 'token-1')

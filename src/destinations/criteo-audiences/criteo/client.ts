@@ -742,7 +742,7 @@ export class CriteoClient {
 
   /**
    * One API call with a bearer token: the one Segment holds, if any, else this worker's own. A 401 means the token
-   * expired or was revoked. Segment's is handed back to Segment (once per batch) where actions-core stands behind the
+   * expired or was revoked, and so does a 2xx whose errors say so (`tokenRefused`). Segment's is handed back to Segment (once per batch) where actions-core stands behind the
    * call, and replaced by this worker's own elsewhere; this worker's own is dropped and fetched again, once. A 401 on
    * the token just issued is left for the caller to report: retryable, by STATUS_POLICY.
    */
@@ -760,7 +760,7 @@ export class CriteoClient {
         },
         this.redactor(options.identifiers, token)
       )
-      if (answer.status !== 401) return answer
+      if (!tokenRefused(answer)) return answer
       const { batch } = this.tokenSource
       if (held && batch !== undefined) {
         const asked = askedForToken.get(batch)
@@ -900,6 +900,16 @@ function writable(list: ListInfo, name?: string, origin?: ListOrigin): string {
     ErrorCodes.FORBIDDEN,
     403
   )
+}
+
+/**
+ * Criteo refusing the token a call carried: a 401, or a 2xx whose errors are of type `authentication` or
+ * `authorization` (how the contract's answers classify it). Either is answered the same way: with a new token.
+ */
+function tokenRefused(answer: Answer): boolean {
+  if (answer.status === 401) return true
+  if (answer.status < 200 || answer.status >= 300) return false
+  return errorsIn(answer.body).some((problem) => problem.type === 'authentication' || problem.type === 'authorization')
 }
 
 /**

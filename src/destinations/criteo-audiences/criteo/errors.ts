@@ -232,7 +232,8 @@ export function problemError(
       return new RetryableError(`${answer} This is temporary on Criteo's side; the request will be retried.`, 503)
     case 'authentication':
     case 'authorization':
-      // The call went out with a token the token endpoint had issued; another one is fetched on the retry.
+      // Only after the call was sent again with a new token (client.ts, `tokenRefused`): the retry's call that meets
+      // the same answer gets another one.
       return new RetryableError(`${answer} The request will be retried with a new access token.`, 503)
     case 'access-control':
       return new IntegrationError(answer, ErrorCodes.FORBIDDEN, 403)
