@@ -323,6 +323,34 @@ describe('finding the list of an audience', () => {
     expect(scope.isDone()).toBe(true)
   })
 
+  it('never amends a read-only list it finds after Criteo reports the name taken: its events fail with a 403', async () => {
+    const scope = criteo()
+    tokenOk(scope)
+    searchFinds(scope, [])
+    scope
+      .post(`${SEGMENTS}/create`)
+      .reply(400, { errors: [{ code: 'name-must-be-unique', title: 'Another Segment exists' }] })
+    const page = searchPage([{ id: '303', name: 'first_time_shopper' }])
+    const [item] = page.data
+    const readOnly = {
+      ...page,
+      data: [{ ...item, attributes: { ...item.attributes, contactList: { isReadOnly: true } } }]
+    }
+    scope.post(`${SEGMENTS}/search`, searchBody()).query({ limit: 100, offset: 0 }).reply(200, readOnly)
+
+    expect(await runBatch([ann()])).toEqual([
+      {
+        status: 403,
+        errortype: 'FORBIDDEN',
+        errormessage:
+          'Criteo list 303 ("first_time_shopper") is read-only in Criteo: users cannot be added to or removed from it. Rename the Engage audience, or choose a writable list in the Criteo list field of this mapping.',
+        errorreporter: 'DESTINATION',
+        sent: { audience_key: 'first_time_shopper', email: hash('ann@example.com') }
+      }
+    ])
+    expect(scope.isDone()).toBe(true)
+  })
+
   it('creates a new audience once when concurrent batches all need it', async () => {
     const creates: unknown[] = []
     const scope = criteo()

@@ -196,7 +196,7 @@ class NameLookup {
         () => this.forget(search)
       )
     }
-    return (await this.search).get(name) ?? { id: await this.client.createList(name), readOnly: false }
+    return (await this.search).get(name) ?? this.client.createList(name)
   }
 
   private forget(search: Promise<unknown>) {
@@ -644,7 +644,7 @@ export class CriteoClient {
   }
 
   /** Creates the list `name`; when Criteo says the name is taken, finds the list that holds it. */
-  async createList(name: string): Promise<string> {
+  async createList(name: string): Promise<ListInfo> {
     const what = `Creating Criteo list "${name}" for advertiser ${this.settings.advertiser_id}`
     const answer = await this.call(what, `${SEGMENTS_PATH}/create`, {
       method: 'POST',
@@ -662,7 +662,7 @@ export class CriteoClient {
     }
     const created = this.parse(what, answer, CreateResponse)
     const id = created.data?.find((item) => item.id)?.id
-    if (id) return id
+    if (id) return { id, readOnly: false }
     // Nothing created: the item's own error says why, and whether it passes; with none, the answer is not one Criteo
     // documents, and a retry (which searches first) finds the list if it was created after all.
     const [problem] = [...(created.errors ?? []), ...(created.warnings ?? [])]
@@ -671,15 +671,16 @@ export class CriteoClient {
   }
 
   /**
-   * Criteo refused a name as taken. The list that holds exactly that name is used. A list whose name differs only in
-   * case or spacing is a clash no retry can resolve: reported for good, with what the admin can do. No such list at
-   * all means Criteo's search does not show the new list yet, which a later attempt will see.
+   * Criteo refused a name as taken. The list that holds exactly that name is used, with whether it is read-only, which
+   * the caller checks as for a list found by search. A list whose name differs only in case or spacing is a clash no
+   * retry can resolve: reported for good, with what the admin can do. No such list at all means Criteo's search does
+   * not show the new list yet, which a later attempt will see.
    */
-  private async listHoldingName(what: string, name: string): Promise<string> {
+  private async listHoldingName(what: string, name: string): Promise<ListInfo> {
     const wanted = looseName(name)
-    const found: { exact?: string; similar?: ContactList } = {}
+    const found: { exact?: ListInfo; similar?: ContactList } = {}
     await this.searchLists({}, (list) => {
-      if (list.name === name) found.exact = list.id
+      if (list.name === name) found.exact = { id: list.id, readOnly: list.readOnly }
       else if (list.name !== undefined && looseName(list.name) === wanted)
         found.similar ??= { id: list.id, name: list.name }
       return found.exact !== undefined
