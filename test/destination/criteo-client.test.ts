@@ -455,6 +455,30 @@ describe('failures Segment should retry', () => {
     ])
   })
 
+  it.each([
+    ['of type unknown', { type: 'unknown', code: 'internal-error', title: 'Something went wrong' }],
+    ['of no type', { code: 'internal-error', title: 'Something went wrong' }]
+  ])('reports an error %s inside a 200 as retryable: Criteo did not classify it', async (_, problem) => {
+    const scope = criteo()
+    tokenOk(scope)
+    scope
+      .post(`${SEGMENTS}/search`, searchBody())
+      .query({ limit: 100, offset: 0 })
+      .reply(200, { data: [], meta: { totalItems: null }, errors: [problem], warnings: [] })
+
+    expect(await runBatch([ann()])).toEqual([
+      {
+        status: 503,
+        errortype: 'RETRYABLE_ERROR',
+        errormessage:
+          'Looking up the contact lists of advertiser 12345 failed: Criteo answered HTTP 200 with an error internal-error: Something went wrong. Criteo did not classify the error; the request will be retried.',
+        errorreporter: 'DESTINATION',
+        sent: { audience_key: 'first_time_shopper', email: hash('ann@example.com') }
+      }
+    ])
+    expect(scope.isDone()).toBe(true)
+  })
+
   it('reports a 503 as retryable', async () => {
     const scope = criteo()
     tokenOk(scope)

@@ -186,6 +186,24 @@ describe('no event claims 200 for what Criteo did not take', () => {
     })
   })
 
+  it.each(['EMAIL_SHA256', 'Email', 'e-mail'])(
+    'takes an applied amendment whose answer spells the identifier type %p as a success',
+    async (spelled) => {
+      const scope = criteo()
+      tokenOk(scope)
+      searchFinds(scope)
+      scope
+        .patch(`${SEGMENTS}/101/contact-list`, amendmentBody('add', [hash('ann@example.com')]))
+        .once()
+        .reply(200, amendmentOk('101', 'add', 1, [], spelled))
+
+      expect(await runBatch(events(['ann@example.com']))).toEqual([
+        success('101', 'first_time_shopper', hash('ann@example.com'))
+      ])
+      expect(scope.isDone()).toBe(true)
+    }
+  )
+
   it('repeats no identifier and no more than a word of what the answer says instead of what was sent', async () => {
     const scope = criteo()
     tokenOk(scope)

@@ -123,7 +123,9 @@ describe('problemError: an error inside a 2xx, by its type', () => {
     ['access-control', 403, 'FORBIDDEN'],
     ['validation', 400, 'BAD_REQUEST'],
     ['deprecation', 400, 'BAD_REQUEST'],
-    [null, 400, 'BAD_REQUEST']
+    ['unknown', 503, 'RETRYABLE_ERROR'],
+    [null, 503, 'RETRYABLE_ERROR'],
+    [undefined, 503, 'RETRYABLE_ERROR']
   ])('type %p is reported as %i %s', (type, status, errortype) => {
     const error = problemError('Adding users', 200, { type, code: 'some-code', title: 'Some title' })
     expect(reportedStatus(error)).toEqual({ status, errortype })
@@ -195,6 +197,14 @@ describe("Criteo's titles never carry a secret or an identifier into a message",
     // A digest starting just before the 2,000th character: its first 24 characters match no shape on their own.
     const title = `${'f'.repeat(1_975)} ${'d'.repeat(64)} is invalid`
     expect(redactorFor({})(title)).toBe('[redacted]…')
+  })
+})
+
+describe('problemError: an error Criteo did not classify', () => {
+  it('says so, and that the request will be retried', () => {
+    expect(problemError('Adding users', 200, { type: 'unknown', code: 'oops', title: 'Something' }).message).toBe(
+      'Adding users failed: Criteo answered HTTP 200 with an error oops: Something. Criteo did not classify the error; the request will be retried.'
+    )
   })
 })
 

@@ -956,7 +956,7 @@ function checkAnswerIsFor(
     mismatches.push(`list ${attributes.contactListId}`)
   }
   if (attributes.operation.toLowerCase() !== operation) mismatches.push(`operation "${said(attributes.operation)}"`)
-  if (attributes.identifierType != null && attributes.identifierType.toLowerCase() !== identifierType.toLowerCase()) {
+  if (attributes.identifierType != null && !sameIdentifierType(attributes.identifierType, identifierType)) {
     mismatches.push(`identifier type "${said(attributes.identifierType)}"`)
   }
   if (mismatches.length === 0) return
@@ -966,6 +966,18 @@ function checkAnswerIsFor(
     ErrorCodes.CONFLICT,
     409
   )
+}
+
+/**
+ * Whether the identifier type an amendment answer names is the one sent. The list id and the operation are compared
+ * exactly, since a mismatch there could mean users misplaced; the identifier type is compared loosely, since the
+ * contract leaves that field a free string and a spelling of its own ("EMAIL_SHA256", "identity_link") is no sign of
+ * another list or operation: refusing it would drop users Criteo took. Case and punctuation are ignored, and a type
+ * that starts with the one sent (a variant of it) matches.
+ */
+function sameIdentifierType(answered: string, sent: IdentifierType): boolean {
+  const loose = (type: string) => type.toLowerCase().replace(/[^a-z0-9]/g, '')
+  return loose(answered).startsWith(loose(sent))
 }
 
 /** A list name as Criteo compares names for uniqueness, as far as we know: without regard to case or spacing. */

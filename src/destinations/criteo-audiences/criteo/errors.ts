@@ -216,7 +216,8 @@ function reportedError(message: string, status: number, retry: boolean): Error {
 
 /**
  * An error Criteo put inside a 2xx (for example in an amendment's `errors`): the call is not a success for the events
- * it carried. Its `type` says whether it passes; the contract's types are the rows here.
+ * it carried. Its `type` says whether it passes; the contract's types are the rows here, and a type that says nothing
+ * (`unknown`, or none) is retried.
  */
 export function problemError(
   what: string,
@@ -237,6 +238,11 @@ export function problemError(
       return new RetryableError(`${answer} The request will be retried with a new access token.`, 503)
     case 'access-control':
       return new IntegrationError(answer, ErrorCodes.FORBIDDEN, 403)
+    case 'unknown':
+    case null:
+    case undefined:
+      // Nothing says the error would meet a retry again, and dropping the users for good on no evidence loses them.
+      return new RetryableError(`${answer} Criteo did not classify the error; the request will be retried.`, 503)
     default:
       return new IntegrationError(answer, ErrorCodes.BAD_REQUEST, 400)
   }
