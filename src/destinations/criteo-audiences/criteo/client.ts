@@ -10,6 +10,7 @@ import {
   CACHED_TENANTS_MAX,
   LISTS_CACHED_PER_TENANT,
   MISSING_LIST_CACHE_TTL_MS,
+  RATE_LIMIT_STATE_TTL_MS,
   REFUSED_CREDENTIALS_TTL_MS,
   requestTimeoutMs,
   SEARCH_PAGE_SIZE,
@@ -129,8 +130,7 @@ const hostKeepsNoToken = new LRUCache<string, true>({ max: CACHE_MAX_ENTRIES })
 
 const rateLimits = new LRUCache<string, RateLimitState>({
   max: CACHE_MAX_ENTRIES,
-  // Kept a little beyond any one-minute window, so a state read late still says when its window ended.
-  ttl: 2 * 60 * 1000,
+  ttl: RATE_LIMIT_STATE_TTL_MS,
   perf: clock,
   ttlResolution: 0
 })
@@ -144,8 +144,12 @@ type IdCheck = ListInfo | 'missing'
  * advertiser can have lists: so many tenants of many lists each never push each other's lists out.
  */
 class TenantLists {
+  // Bounded by `maxSize` at one per entry, not by `max`: lru-cache allocates arrays of `max` slots up front (about
+  // 40 KB a cache at 1,000), which for CACHED_TENANTS_MAX tenants of a list or two each came to some 70 MB. Without
+  // `max` its arrays grow with what they hold; the bound and the order of eviction are the same.
   readonly byName = new LRUCache<string, ListInfo, NameLookup>({
-    max: LISTS_CACHED_PER_TENANT,
+    maxSize: LISTS_CACHED_PER_TENANT,
+    sizeCalculation: () => 1,
     ttl: AUDIENCE_CACHE_TTL_MS,
     perf: clock,
     ttlResolution: 0,
@@ -153,7 +157,8 @@ class TenantLists {
   })
 
   readonly byId = new LRUCache<string, IdCheck, CriteoClient>({
-    max: LISTS_CACHED_PER_TENANT,
+    maxSize: LISTS_CACHED_PER_TENANT,
+    sizeCalculation: () => 1,
     ttl: AUDIENCE_CACHE_TTL_MS,
     perf: clock,
     ttlResolution: 0,
