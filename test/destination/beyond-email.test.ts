@@ -414,17 +414,30 @@ describe('a Criteo list chosen in the mapping', () => {
     ])
   })
 
-  it('reports a chosen list Criteo says is gone as a 404, creating no list and sending nothing else', async () => {
-    const { scope } = criteoFinding('777')
-    scope.patch(`${SEGMENTS}/777/contact-list`, amendmentBody('add', [hash('ann@example.com')])).reply(404, {
-      errors: [{ code: 'audience-invalid', title: 'Audience is not found, please choose a valid audience' }]
-    })
+  const gone = { type: 'validation', code: 'audience-invalid', instance: '/x', title: 'Audience is not found' }
+  it.each([
+    ['as a 404', 404, { errors: [gone] }],
+    [
+      "as a 200 carrying it in errors (the contract's only documented answer)",
+      200,
+      { data: { type: 'ContactlistAmendment', attributes: { operation: 'add' } }, errors: [gone], warnings: [] }
+    ]
+  ])(
+    'reports a chosen list Criteo says is gone %s as a 404, creating no list, and checks the id again next time',
+    async (_, status, body) => {
+      const { scope } = criteoFinding('777')
+      scope.patch(`${SEGMENTS}/777/contact-list`, amendmentBody('add', [hash('ann@example.com')])).reply(status, body)
 
-    const result = await runBatch([audienceEvent({ email: 'ann@example.com' })], { mapping: { list_id: '777' } })
+      const batch = () => runBatch([audienceEvent({ email: 'ann@example.com' })], { mapping: { list_id: '777' } })
+      expect(await batch()).toEqual([notFound('777', 'ann@example.com')])
+      expect(scope.isDone()).toBe(true)
 
-    expect(scope.isDone()).toBe(true)
-    expect(result).toEqual([notFound('777', 'ann@example.com')])
-  })
+      // The id is not trusted from the cache any more: the next batch checks it first, and finds it missing.
+      const later = searchById(criteo(), '777', [])
+      expect(await batch()).toEqual([notFound('777', 'ann@example.com')])
+      expect(later.isDone()).toBe(true)
+    }
+  )
 })
 
 describe('the Criteo list drop-down', () => {

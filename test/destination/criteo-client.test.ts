@@ -110,6 +110,32 @@ describe('access tokens', () => {
     expect(retried.isDone()).toBe(true)
   })
 
+  it.each(['authorization', 'authentication'])(
+    'takes a 200 whose error is of type %s as a refused token: gets a new one and retries the call once',
+    async (type) => {
+      const scope = criteo()
+      tokenOk(scope, 'revoked-token')
+      tokenOk(scope, 'fresh-token')
+      searchFinds(scope)
+      scope
+        .patch(`${SEGMENTS}/101/contact-list`, amendmentBody('add', [hash('ann@example.com')]))
+        .matchHeader('authorization', 'Bearer revoked-token')
+        .reply(200, {
+          data: { type: 'ContactlistAmendment', attributes: { operation: 'add' } },
+          errors: [{ type, code: 'authorization-token-invalid', instance: '/x', title: 'Invalid token' }],
+          warnings: []
+        })
+      const retried = criteo()
+        .patch(`${SEGMENTS}/101/contact-list`, amendmentBody('add', [hash('ann@example.com')]))
+        .matchHeader('authorization', 'Bearer fresh-token')
+        .reply(200, amendmentOkFor(1))
+
+      expect(await runBatch([ann()])).toEqual([annSynced()])
+      expect(scope.isDone()).toBe(true)
+      expect(retried.isDone()).toBe(true)
+    }
+  )
+
   it('reports a fresh token refused again as retryable: the credentials were just accepted', async () => {
     const scope = criteo()
     tokenOk(scope, 'token-1')
@@ -209,6 +235,50 @@ describe('finding the list of an audience', () => {
     expect(scope.isDone()).toBe(true)
   })
 
+  it('keeps paging after a short page while the total says more lists are left, from the items it got', async () => {
+    const amendments: Recorder = { bodies: [] }
+    const scope = criteo()
+    tokenOk(scope)
+    const shortPage = Array.from({ length: 50 }, (_, i) => ({ id: String(1000 + i), name: `other_${i}` }))
+    scope
+      .post(`${SEGMENTS}/search`, searchBody())
+      .query({ limit: 100, offset: 0 })
+      .reply(200, searchPage(shortPage, 51))
+    scope
+      .post(`${SEGMENTS}/search`, searchBody())
+      .query({ limit: 100, offset: 50 })
+      .reply(200, searchPage([{ id: '7777', name: 'first_time_shopper' }], 51, 50))
+    acceptAmendments(scope, '7777', amendments)
+
+    expect(await runBatch([ann()])).toEqual([annSynced('7777')])
+    expect(amendments.bodies).toEqual([amendmentBody('add', [hash('ann@example.com')])])
+    expect(scope.isDone()).toBe(true)
+  })
+
+  it.each([
+    ['a total that overstates, once a page comes back empty', { totalItems: 500 }],
+    ['no total, at a short page', { totalItems: null }]
+  ])('ends the search at %s, and creates the list', async (_, meta) => {
+    const scope = criteo()
+    tokenOk(scope)
+    const shortPage = Array.from({ length: 50 }, (_, i) => ({ id: String(1000 + i), name: `other_${i}` }))
+    scope
+      .post(`${SEGMENTS}/search`, searchBody())
+      .query({ limit: 100, offset: 0 })
+      .reply(200, { ...searchPage(shortPage), meta })
+    if (meta.totalItems !== null) {
+      scope
+        .post(`${SEGMENTS}/search`, searchBody())
+        .query({ limit: 100, offset: 50 })
+        .reply(200, { ...searchPage([]), meta })
+    }
+    scope.post(`${SEGMENTS}/create`).reply(200, { data: [{ id: '202' }], errors: [], warnings: [] })
+    acceptAmendments(scope, '202', { bodies: [] })
+
+    expect(await runBatch([ann()])).toEqual([annSynced('202')])
+    expect(scope.isDone()).toBe(true)
+  })
+
   it('ignores a same-named list of another advertiser or of another type', async () => {
     const scope = criteo()
     tokenOk(scope)
@@ -253,6 +323,34 @@ describe('finding the list of an audience', () => {
     expect(scope.isDone()).toBe(true)
   })
 
+  it('never amends a read-only list it finds after Criteo reports the name taken: its events fail with a 403', async () => {
+    const scope = criteo()
+    tokenOk(scope)
+    searchFinds(scope, [])
+    scope
+      .post(`${SEGMENTS}/create`)
+      .reply(400, { errors: [{ code: 'name-must-be-unique', title: 'Another Segment exists' }] })
+    const page = searchPage([{ id: '303', name: 'first_time_shopper' }])
+    const [item] = page.data
+    const readOnly = {
+      ...page,
+      data: [{ ...item, attributes: { ...item.attributes, contactList: { isReadOnly: true } } }]
+    }
+    scope.post(`${SEGMENTS}/search`, searchBody()).query({ limit: 100, offset: 0 }).reply(200, readOnly)
+
+    expect(await runBatch([ann()])).toEqual([
+      {
+        status: 403,
+        errortype: 'FORBIDDEN',
+        errormessage:
+          'Criteo list 303 ("first_time_shopper") is read-only in Criteo: users cannot be added to or removed from it. Rename the Engage audience, or choose a writable list in the Criteo list field of this mapping.',
+        errorreporter: 'DESTINATION',
+        sent: { audience_key: 'first_time_shopper', email: hash('ann@example.com') }
+      }
+    ])
+    expect(scope.isDone()).toBe(true)
+  })
+
   it('creates a new audience once when concurrent batches all need it', async () => {
     const creates: unknown[] = []
     const scope = criteo()
@@ -276,7 +374,16 @@ describe('finding the list of an audience', () => {
     expect(scope.isDone()).toBe(true)
   })
 
-  it('recreates a list that was deleted in Criteo, and sends the amendment again', async () => {
+  const gone = { type: 'validation', code: 'audience-invalid', instance: '/x', title: 'Audience is not found' }
+  it.each([
+    ['as a 404', 404, { errors: [gone] }],
+    ['as a 403', 403, { errors: [gone] }],
+    [
+      "as a 200 carrying it in errors (the contract's only documented answer)",
+      200,
+      { data: { type: 'ContactlistAmendment', attributes: { operation: 'add' } }, errors: [gone], warnings: [] }
+    ]
+  ])('recreates a list that was deleted in Criteo, said %s, and sends the amendment again', async (_, status, body) => {
     const scope = criteo()
     tokenOk(scope)
     searchFinds(scope)
@@ -285,9 +392,7 @@ describe('finding the list of an audience', () => {
 
     const amendments: Recorder = { bodies: [] }
     const later = criteo()
-    later.patch(`${SEGMENTS}/101/contact-list`).reply(404, {
-      errors: [{ code: 'audience-invalid', title: 'Audience is not found, please choose a valid audience' }]
-    })
+    later.patch(`${SEGMENTS}/101/contact-list`, amendmentBody('add', [hash('ann@example.com')])).reply(status, body)
     searchFinds(later, [])
     later.post(`${SEGMENTS}/create`).reply(200, { data: [{ id: '505' }], errors: [], warnings: [] })
     acceptAmendments(later, '505', amendments)
@@ -348,6 +453,30 @@ describe('failures Segment should retry', () => {
         body: { ratelimit_reset: 1795000000 }
       }
     ])
+  })
+
+  it.each([
+    ['of type unknown', { type: 'unknown', code: 'internal-error', title: 'Something went wrong' }],
+    ['of no type', { code: 'internal-error', title: 'Something went wrong' }]
+  ])('reports an error %s inside a 200 as retryable: Criteo did not classify it', async (_, problem) => {
+    const scope = criteo()
+    tokenOk(scope)
+    scope
+      .post(`${SEGMENTS}/search`, searchBody())
+      .query({ limit: 100, offset: 0 })
+      .reply(200, { data: [], meta: { totalItems: null }, errors: [problem], warnings: [] })
+
+    expect(await runBatch([ann()])).toEqual([
+      {
+        status: 503,
+        errortype: 'RETRYABLE_ERROR',
+        errormessage:
+          'Looking up the contact lists of advertiser 12345 failed: Criteo answered HTTP 200 with an error internal-error: Something went wrong. Criteo did not classify the error; the request will be retried.',
+        errorreporter: 'DESTINATION',
+        sent: { audience_key: 'first_time_shopper', email: hash('ann@example.com') }
+      }
+    ])
+    expect(scope.isDone()).toBe(true)
   })
 
   it('reports a 503 as retryable', async () => {
@@ -438,6 +567,33 @@ function amendmentOkFor(count: number) {
 }
 
 describe('a batch whose lookups fail', () => {
+  it('reports a token request answered 460 as retryable, not as refused credentials, and gets a token next time', async () => {
+    const tokens: Recorder = { bodies: [] }
+    const scope = criteo()
+      .post('/oauth2/token', (body) => {
+        tokens.bodies.push(body)
+        return true
+      })
+      .reply(460, 'Client closed the connection')
+    tokenOk(scope, 'token-1', 900, tokens)
+    searchFinds(scope)
+    acceptAmendments(scope, '101', { bodies: [] })
+
+    const failure = await runBatch([ann()]).then(
+      () => undefined,
+      (error: Error & { status?: number; code?: string }) => error
+    )
+    expect([failure?.constructor.name, failure?.status, failure?.message]).toEqual([
+      'RetryableError',
+      503,
+      "Getting a Criteo access token failed: Criteo answered HTTP 460. This is temporary on Criteo's side; the request will be retried."
+    ])
+
+    expect(await runBatch([ann()])).toEqual([annSynced()])
+    expect(tokens.bodies).toHaveLength(2)
+    expect(scope.isDone()).toBe(true)
+  })
+
   it('asks for a token once, however many audiences are waiting on it, and once a minute while refused', async () => {
     const tokens: Recorder = { bodies: [] }
     const scope = criteo()

@@ -185,6 +185,43 @@ describe('no event claims 200 for what Criteo did not take', () => {
         'Adding users to Criteo list 101 ("first_time_shopper") failed: Criteo\'s answer is about list 202, not what was sent (list 101, add, email). The users are not reported as synced, and the amendment is not sent again.'
     })
   })
+
+  it.each(['EMAIL_SHA256', 'Email', 'e-mail'])(
+    'takes an applied amendment whose answer spells the identifier type %p as a success',
+    async (spelled) => {
+      const scope = criteo()
+      tokenOk(scope)
+      searchFinds(scope)
+      scope
+        .patch(`${SEGMENTS}/101/contact-list`, amendmentBody('add', [hash('ann@example.com')]))
+        .once()
+        .reply(200, amendmentOk('101', 'add', 1, [], spelled))
+
+      expect(await runBatch(events(['ann@example.com']))).toEqual([
+        success('101', 'first_time_shopper', hash('ann@example.com'))
+      ])
+      expect(scope.isDone()).toBe(true)
+    }
+  )
+
+  it('repeats no identifier and no more than a word of what the answer says instead of what was sent', async () => {
+    const scope = criteo()
+    tokenOk(scope)
+    searchFinds(scope)
+    const answer = amendmentOk('101', `remove ${hash('ann@example.com')}`, 1)
+    answer.data.attributes.identifierType = `madid ${'z'.repeat(5_000)}`
+    scope.patch(`${SEGMENTS}/101/contact-list`).once().reply(200, answer)
+
+    const [result] = await runBatch(events(['ann@example.com']))
+
+    expect(scope.isDone()).toBe(true)
+    expect(result).toMatchObject({
+      status: 409,
+      errortype: 'CONFLICT',
+      errormessage:
+        'Adding users to Criteo list 101 ("first_time_shopper") failed: Criteo\'s answer is about operation "remove [redacted]", identifier type "madid…", not what was sent (list 101, add, email). The users are not reported as synced, and the amendment is not sent again.'
+    })
+  })
 })
 
 describe('the last event of a user and list decides both the operation and the consent gate', () => {

@@ -1,5 +1,13 @@
-import { resetCriteoCaches } from '../../src/destinations/criteo-audiences/criteo/client'
+import { setFlagsFromString } from 'v8'
+import { runInNewContext } from 'vm'
+import type { RequestClient } from '@segment/actions-core'
+import { CriteoClient, resetCriteoCaches } from '../../src/destinations/criteo-audiences/criteo/client'
+import { CACHED_TENANTS_MAX } from '../../src/destinations/criteo-audiences/limits'
 import { amendmentBody, amendmentOk, audienceEvent, criteo, runBatch, searchPage, SEGMENTS } from '../helpers'
+
+// A garbage collector to call, without starting jest with --expose-gc.
+setFlagsFromString('--expose-gc')
+const gc = runInNewContext('gc') as () => void
 
 beforeEach(() => resetCriteoCaches())
 
@@ -76,4 +84,37 @@ it(`costs one request per steady-state batch for ${TENANTS} tenants of ${LISTS_E
   } finally {
     scope.persist(false)
   }
+}, 60_000)
+
+/** A Criteo answering in memory, without HTTP: what is measured is the client's caches, not nock's. */
+const inMemoryCriteo = (async (url: string, options?: { json?: unknown }) => {
+  if (url.endsWith('/oauth2/token')) {
+    return { status: 200, data: { access_token: 'token', expires_in: 900 }, headers: new Headers() }
+  }
+  const advertiser = (options?.json as { data: { attributes: { advertiserIds: string[] } } }).data.attributes
+    .advertiserIds[0]
+  return {
+    status: 200,
+    data: searchPage([{ id: `${advertiser}1`, name: 'vip', advertiserId: advertiser }]),
+    headers: new Headers()
+  }
+}) as unknown as RequestClient
+
+async function heapAfterGc(): Promise<number> {
+  for (let round = 0; round < 4; round++) {
+    gc()
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  return process.memoryUsage().heapUsed
+}
+
+it(`keeps ${CACHED_TENANTS_MAX} tenants of one list each within 20 MB of heap`, async () => {
+  const before = await heapAfterGc()
+  for (let t = 0; t < CACHED_TENANTS_MAX; t++) {
+    expect(await new CriteoClient(inMemoryCriteo, tenant(t)).listId('vip')).toBe(`${1000 + t}1`)
+  }
+  const grown = (await heapAfterGc()) - before
+  // Each tenant keeps one list: its caches must cost what they hold, not what they could hold (1,000 lists).
+  // Measured: 6.4 MB; 71 MB when each cache allocated 1,000 slots up front.
+  expect(grown).toBeLessThan(20_000_000)
 }, 60_000)

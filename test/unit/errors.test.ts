@@ -123,7 +123,9 @@ describe('problemError: an error inside a 2xx, by its type', () => {
     ['access-control', 403, 'FORBIDDEN'],
     ['validation', 400, 'BAD_REQUEST'],
     ['deprecation', 400, 'BAD_REQUEST'],
-    [null, 400, 'BAD_REQUEST']
+    ['unknown', 503, 'RETRYABLE_ERROR'],
+    [null, 503, 'RETRYABLE_ERROR'],
+    [undefined, 503, 'RETRYABLE_ERROR']
   ])('type %p is reported as %i %s', (type, status, errortype) => {
     const error = problemError('Adding users', 200, { type, code: 'some-code', title: 'Some title' })
     expect(reportedStatus(error)).toEqual({ status, errortype })
@@ -177,18 +179,49 @@ describe("Criteo's titles never carry a secret or an identifier into a message",
     }
   })
 
-  it('keeps the rest of the title, cut to a line', () => {
+  it('keeps the rest of the title, cut to a line, dropping the word the cut falls in', () => {
     expect(redact(`Identifier ${gum} is invalid`)).toBe('Identifier [redacted] is invalid')
-    expect(redact('x'.repeat(5_000))).toBe(`${'x'.repeat(300)}…`)
+    expect(redact('abcdefg '.repeat(50))).toBe(`${'abcdefg '.repeat(37).trimEnd()}…`)
+    expect(redact('x'.repeat(5_000))).toBe('…')
+  })
+
+  it('replaces a value before cutting the title: one that runs past the read bound leaves no part of itself', () => {
+    // A long access token echoed twice: the second one starts before the 2,000th character and ends after it.
+    const longToken = `eyJ${'t0k3n'.repeat(240)}`
+    const title = `Token ${longToken} is not valid for ${longToken}`
+    const clean = redactorFor({ secrets: [longToken] })(title)
+    expect(clean).toBe('Token [redacted] is not valid for [redacted]')
+  })
+
+  it('drops a word cut by the read bound rather than keep its first part', () => {
+    // A digest starting just before the 2,000th character: its first 24 characters match no shape on their own.
+    const title = `${'f'.repeat(1_975)} ${'d'.repeat(64)} is invalid`
+    expect(redactorFor({})(title)).toBe('[redacted]…')
+  })
+})
+
+describe('problemError: an error Criteo did not classify', () => {
+  it('says so, and that the request will be retried', () => {
+    expect(problemError('Adding users', 200, { type: 'unknown', code: 'oops', title: 'Something' }).message).toBe(
+      'Adding users failed: Criteo answered HTTP 200 with an error oops: Something. Criteo did not classify the error; the request will be retried.'
+    )
   })
 })
 
 describe('tokenError', () => {
-  it.each([400, 401, 403])('turns a %i from the token endpoint into bad credentials', (status) => {
+  it.each([400, 401, 403, 404, 422])('turns a %i from the token endpoint into bad credentials', (status) => {
     expect(tokenError(status, { error: 'invalid_client' })).toBeInstanceOf(InvalidAuthenticationError)
   })
-  it.each([429, 500, 503])('leaves a %i retryable', (status) => {
+  it.each([408, 423, 429, 460, 500, 503])('leaves a %i retryable, as the status policy does', (status) => {
     expect(tokenError(status, undefined)).toBeInstanceOf(RetryableError)
+  })
+  it('reports a 410 as the retired API version it is, not as refused credentials', () => {
+    const error = tokenError(410, undefined) as IntegrationError
+    expect([error.constructor.name, error.status, error.message]).toEqual([
+      'IntegrationError',
+      426,
+      'Getting a Criteo access token failed: Criteo answered HTTP 410. Criteo API version 2026-07 is retired; this destination must be updated.'
+    ])
   })
 })
 

@@ -43,6 +43,12 @@ export const TOKEN_REUSE_MS = 30 * 1000
  */
 export const REFUSED_CREDENTIALS_TTL_MS = 60 * 1000
 
+/**
+ * How long what Criteo's rate-limit headers last said is kept: a little beyond its one-minute window, so a state read
+ * late still says when its window ended.
+ */
+export const RATE_LIMIT_STATE_TTL_MS = 2 * 60 * 1000
+
 /** Tokens and rate-limit states kept, one per set of credentials, so a worker serving many workspaces stays small. */
 export const CACHE_MAX_ENTRIES = 10_000
 

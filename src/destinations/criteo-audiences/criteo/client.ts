@@ -10,6 +10,7 @@ import {
   CACHED_TENANTS_MAX,
   LISTS_CACHED_PER_TENANT,
   MISSING_LIST_CACHE_TTL_MS,
+  RATE_LIMIT_STATE_TTL_MS,
   REFUSED_CREDENTIALS_TTL_MS,
   requestTimeoutMs,
   SEARCH_PAGE_SIZE,
@@ -30,7 +31,7 @@ import {
   tokenError,
   unexpectedResponseError
 } from './errors'
-import { Redact, redactorFor } from './redact'
+import { cutAt, MAX_FIELD_LENGTH, Redact, redactorFor } from './redact'
 import {
   AmendmentResponse,
   CreateResponse,
@@ -129,8 +130,7 @@ const hostKeepsNoToken = new LRUCache<string, true>({ max: CACHE_MAX_ENTRIES })
 
 const rateLimits = new LRUCache<string, RateLimitState>({
   max: CACHE_MAX_ENTRIES,
-  // Kept a little beyond any one-minute window, so a state read late still says when its window ended.
-  ttl: 2 * 60 * 1000,
+  ttl: RATE_LIMIT_STATE_TTL_MS,
   perf: clock,
   ttlResolution: 0
 })
@@ -144,8 +144,12 @@ type IdCheck = ListInfo | 'missing'
  * advertiser can have lists: so many tenants of many lists each never push each other's lists out.
  */
 class TenantLists {
+  // Bounded by `maxSize` at one per entry, not by `max`: lru-cache allocates arrays of `max` slots up front (about
+  // 40 KB a cache at 1,000), which for CACHED_TENANTS_MAX tenants of a list or two each came to some 70 MB. Without
+  // `max` its arrays grow with what they hold; the bound and the order of eviction are the same.
   readonly byName = new LRUCache<string, ListInfo, NameLookup>({
-    max: LISTS_CACHED_PER_TENANT,
+    maxSize: LISTS_CACHED_PER_TENANT,
+    sizeCalculation: () => 1,
     ttl: AUDIENCE_CACHE_TTL_MS,
     perf: clock,
     ttlResolution: 0,
@@ -153,7 +157,8 @@ class TenantLists {
   })
 
   readonly byId = new LRUCache<string, IdCheck, CriteoClient>({
-    max: LISTS_CACHED_PER_TENANT,
+    maxSize: LISTS_CACHED_PER_TENANT,
+    sizeCalculation: () => 1,
     ttl: AUDIENCE_CACHE_TTL_MS,
     perf: clock,
     ttlResolution: 0,
@@ -196,7 +201,7 @@ class NameLookup {
         () => this.forget(search)
       )
     }
-    return (await this.search).get(name) ?? { id: await this.client.createList(name), readOnly: false }
+    return (await this.search).get(name) ?? this.client.createList(name)
   }
 
   private forget(search: Promise<unknown>) {
@@ -522,12 +527,9 @@ export class CriteoClient {
       }
       const parsed = this.parse(what, answer, AmendmentResponse)
       const [error] = parsed.errors
-      if (error) {
-        if (error.code === 'audience-invalid' && target.kind !== 'name') this.forgetId(id)
-        throw problemError(what, answer.status, error, answer.redact)
-      }
+      if (error) throw problemError(what, answer.status, error, answer.redact)
       const { attributes } = parsed.data
-      checkAnswerIsFor(what, id, operation, identifierType, attributes)
+      checkAnswerIsFor(what, id, operation, identifierType, attributes, answer.redact)
       return {
         contactListId: id,
         nbValidIdentifiers: attributes.nbValidIdentifiers,
@@ -595,14 +597,15 @@ export class CriteoClient {
 
   /**
    * Pages through this advertiser's contact lists (those with `filter.ids` only, when given), handing each to `visit`,
-   * until a page in which it said it has seen enough, or the last page. Items of another advertiser or type are never visited.
+   * until a page in which it said it has seen enough, or the last page. Items of another advertiser or type are never
+   * visited.
    */
   private async searchLists(
     filter: SearchFilter,
     visit: (list: ListInfo & { name?: string }) => boolean
   ): Promise<void> {
     const what = `Looking up the contact lists of advertiser ${this.settings.advertiser_id}`
-    for (let offset = 0; ; offset += SEARCH_PAGE_SIZE) {
+    for (let offset = 0; ;) {
       const answer = await this.call(
         what,
         `${SEGMENTS_PATH}/search`,
@@ -619,8 +622,13 @@ export class CriteoClient {
         const list = contactListOf(item, this.settings.advertiser_id)
         if (list && visit(list)) enough = true
       }
+      if (enough || items.length === 0) return
+      offset += items.length
+      // The contract lets a page be shorter than asked: while Criteo gives a total, it alone says whether more are
+      // left. Only without one does a short page mean the last. An empty page ends the search whatever the total
+      // says, so a total that overstates can never make it loop.
       const total = page.meta?.totalItems
-      if (enough || items.length < SEARCH_PAGE_SIZE || (total != null && offset + items.length >= total)) return
+      if (total != null ? offset >= total : items.length < SEARCH_PAGE_SIZE) return
     }
   }
 
@@ -641,7 +649,7 @@ export class CriteoClient {
   }
 
   /** Creates the list `name`; when Criteo says the name is taken, finds the list that holds it. */
-  async createList(name: string): Promise<string> {
+  async createList(name: string): Promise<ListInfo> {
     const what = `Creating Criteo list "${name}" for advertiser ${this.settings.advertiser_id}`
     const answer = await this.call(what, `${SEGMENTS_PATH}/create`, {
       method: 'POST',
@@ -659,7 +667,7 @@ export class CriteoClient {
     }
     const created = this.parse(what, answer, CreateResponse)
     const id = created.data?.find((item) => item.id)?.id
-    if (id) return id
+    if (id) return { id, readOnly: false }
     // Nothing created: the item's own error says why, and whether it passes; with none, the answer is not one Criteo
     // documents, and a retry (which searches first) finds the list if it was created after all.
     const [problem] = [...(created.errors ?? []), ...(created.warnings ?? [])]
@@ -668,15 +676,16 @@ export class CriteoClient {
   }
 
   /**
-   * Criteo refused a name as taken. The list that holds exactly that name is used. A list whose name differs only in
-   * case or spacing is a clash no retry can resolve: reported for good, with what the admin can do. No such list at
-   * all means Criteo's search does not show the new list yet, which a later attempt will see.
+   * Criteo refused a name as taken. The list that holds exactly that name is used, with whether it is read-only, which
+   * the caller checks as for a list found by search. A list whose name differs only in case or spacing is a clash no
+   * retry can resolve: reported for good, with what the admin can do. No such list at all means Criteo's search does
+   * not show the new list yet, which a later attempt will see.
    */
-  private async listHoldingName(what: string, name: string): Promise<string> {
+  private async listHoldingName(what: string, name: string): Promise<ListInfo> {
     const wanted = looseName(name)
-    const found: { exact?: string; similar?: ContactList } = {}
+    const found: { exact?: ListInfo; similar?: ContactList } = {}
     await this.searchLists({}, (list) => {
-      if (list.name === name) found.exact = list.id
+      if (list.name === name) found.exact = { id: list.id, readOnly: list.readOnly }
       else if (list.name !== undefined && looseName(list.name) === wanted)
         found.similar ??= { id: list.id, name: list.name }
       return found.exact !== undefined
@@ -739,7 +748,7 @@ export class CriteoClient {
 
   /**
    * One API call with a bearer token: the one Segment holds, if any, else this worker's own. A 401 means the token
-   * expired or was revoked. Segment's is handed back to Segment (once per batch) where actions-core stands behind the
+   * expired or was revoked, and so does a 2xx whose errors say so (`tokenRefused`). Segment's is handed back to Segment (once per batch) where actions-core stands behind the
    * call, and replaced by this worker's own elsewhere; this worker's own is dropped and fetched again, once. A 401 on
    * the token just issued is left for the caller to report: retryable, by STATUS_POLICY.
    */
@@ -757,7 +766,7 @@ export class CriteoClient {
         },
         this.redactor(options.identifiers, token)
       )
-      if (answer.status !== 401) return answer
+      if (!tokenRefused(answer)) return answer
       const { batch } = this.tokenSource
       if (held && batch !== undefined) {
         const asked = askedForToken.get(batch)
@@ -899,8 +908,25 @@ function writable(list: ListInfo, name?: string, origin?: ListOrigin): string {
   )
 }
 
-/** Criteo's answer for a list that no longer exists (or was never the caller's). */
+/**
+ * Criteo refusing the token a call carried: a 401, or a 2xx whose errors are of type `authentication` or
+ * `authorization` (how the contract's answers classify it). Either is answered the same way: with a new token.
+ */
+function tokenRefused(answer: Answer): boolean {
+  if (answer.status === 401) return true
+  if (answer.status < 200 || answer.status >= 300) return false
+  return errorsIn(answer.body).some((problem) => problem.type === 'authentication' || problem.type === 'authorization')
+}
+
+/**
+ * Criteo's answer for a list that no longer exists (or was never the caller's): a 200 whose `errors` carry
+ * `audience-invalid` (the amendment's only documented answer, so its documented way to say so), or the 403/404 other
+ * tools see.
+ */
 function isListGone(answer: Answer): boolean {
+  if (answer.status >= 200 && answer.status < 300) {
+    return errorsIn(answer.body).some((problem) => problem.code === 'audience-invalid')
+  }
   return (answer.status === 403 || answer.status === 404) && hasProblemCode(answer.body, 'audience-invalid')
 }
 
@@ -925,15 +951,18 @@ function checkAnswerIsFor(
   id: string,
   operation: Operation,
   identifierType: IdentifierType,
-  attributes: { contactListId?: number | null; operation: string; identifierType?: string | null }
+  attributes: { contactListId?: number | null; operation: string; identifierType?: string | null },
+  redact: Redact
 ): void {
+  // Criteo's own strings: they may echo what was sent, and have no length limit.
+  const said = (value: string) => cutAt(redact(value), MAX_FIELD_LENGTH)
   const mismatches: string[] = []
   if (attributes.contactListId != null && String(attributes.contactListId) !== id) {
     mismatches.push(`list ${attributes.contactListId}`)
   }
-  if (attributes.operation.toLowerCase() !== operation) mismatches.push(`operation "${attributes.operation}"`)
-  if (attributes.identifierType != null && attributes.identifierType.toLowerCase() !== identifierType.toLowerCase()) {
-    mismatches.push(`identifier type "${attributes.identifierType}"`)
+  if (attributes.operation.toLowerCase() !== operation) mismatches.push(`operation "${said(attributes.operation)}"`)
+  if (attributes.identifierType != null && !sameIdentifierType(attributes.identifierType, identifierType)) {
+    mismatches.push(`identifier type "${said(attributes.identifierType)}"`)
   }
   if (mismatches.length === 0) return
   throw new IntegrationError(
@@ -942,6 +971,18 @@ function checkAnswerIsFor(
     ErrorCodes.CONFLICT,
     409
   )
+}
+
+/**
+ * Whether the identifier type an amendment answer names is the one sent. The list id and the operation are compared
+ * exactly, since a mismatch there could mean users misplaced; the identifier type is compared loosely, since the
+ * contract leaves that field a free string and a spelling of its own ("EMAIL_SHA256", "identity_link") is no sign of
+ * another list or operation: refusing it would drop users Criteo took. Case and punctuation are ignored, and a type
+ * that starts with the one sent (a variant of it) matches.
+ */
+function sameIdentifierType(answered: string, sent: IdentifierType): boolean {
+  const loose = (type: string) => type.toLowerCase().replace(/[^a-z0-9]/g, '')
+  return loose(answered).startsWith(loose(sent))
 }
 
 /** A list name as Criteo compares names for uniqueness, as far as we know: without regard to case or spacing. */

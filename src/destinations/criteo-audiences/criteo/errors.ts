@@ -198,9 +198,14 @@ export function criteoError(
     const resetAt = rateLimitResetAt(headers)
     return new RateLimitedError(answer + rateLimitHint(resetAt), resetAt)
   }
-  const rule = STATUS_POLICY.find((candidate) => candidate.matches(status)) as StatusRule
-  const verdict = rule.report(status)
+  const verdict = policyFor(status)
   return reportedError(answer + hintFor(status, verdict.status, verdict.retry), verdict.status, verdict.retry)
+}
+
+/** The status `STATUS_POLICY` reports an answer with, and whether it means Segment to retry it. */
+function policyFor(status: number): { status: number; retry: boolean } {
+  const rule = STATUS_POLICY.find((candidate) => candidate.matches(status)) as StatusRule
+  return rule.report(status)
 }
 
 /** The actions-core error for a verdict: retryable ones as `RetryableError`, others carrying their HTTP code. */
@@ -211,7 +216,8 @@ function reportedError(message: string, status: number, retry: boolean): Error {
 
 /**
  * An error Criteo put inside a 2xx (for example in an amendment's `errors`): the call is not a success for the events
- * it carried. Its `type` says whether it passes; the contract's types are the rows here.
+ * it carried. Its `type` says whether it passes; the contract's types are the rows here, and a type that says nothing
+ * (`unknown`, or none) is retried.
  */
 export function problemError(
   what: string,
@@ -227,10 +233,16 @@ export function problemError(
       return new RetryableError(`${answer} This is temporary on Criteo's side; the request will be retried.`, 503)
     case 'authentication':
     case 'authorization':
-      // The call went out with a token the token endpoint had issued; another one is fetched on the retry.
+      // Only after the call was sent again with a new token (client.ts, `tokenRefused`): the retry's call that meets
+      // the same answer gets another one.
       return new RetryableError(`${answer} The request will be retried with a new access token.`, 503)
     case 'access-control':
       return new IntegrationError(answer, ErrorCodes.FORBIDDEN, 403)
+    case 'unknown':
+    case null:
+    case undefined:
+      // Nothing says the error would meet a retry again, and dropping the users for good on no evidence loses them.
+      return new RetryableError(`${answer} Criteo did not classify the error; the request will be retried.`, 503)
     default:
       return new IntegrationError(answer, ErrorCodes.BAD_REQUEST, 400)
   }
@@ -251,9 +263,14 @@ export class SegmentTokenError extends InvalidAuthenticationError {
   }
 }
 
-/** The token endpoint refusing credentials is an authentication failure, whatever 4xx it picks. */
+/**
+ * What a failed token request becomes. A 4xx the status policy does not retry is the token endpoint refusing the
+ * credentials: an authentication failure, whatever 4xx it picks. A 401 is one too here: the policy's 401 row is about a
+ * token just issued, which a token request has not got. Any other answer (a 4xx the policy retries, such as 408, 423,
+ * 429 or 460; 410, a retired API version; a 5xx) says nothing about the credentials and is reported like any call's.
+ */
 export function tokenError(status: number, body: unknown, headers?: Headers, redact: Redact = redactShapes): Error {
-  if (status >= 400 && status < 500 && status !== 408 && status !== 429) {
+  if (status >= 400 && status < 500 && status !== 410 && (status === 401 || !policyFor(status).retry)) {
     return new InvalidAuthenticationError(
       `Criteo refused the Client ID and Client Secret (${describeAnswer(status, body, redact)}). ` +
         'Check both in the destination settings: they are the API credentials of an app in Criteo Partners Portal.',
