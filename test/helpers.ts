@@ -105,14 +105,16 @@ export interface ListItem {
   id: string
   name: string
   advertiserId?: string
+  /** The segment's type: a contact list unless said. */
+  type?: string
 }
 
 export function searchPage(items: ListItem[], totalItems = items.length, offset = 0, limit = 100) {
   return {
-    data: items.map(({ id, name, advertiserId = settings.advertiser_id }) => ({
+    data: items.map(({ id, name, advertiserId = settings.advertiser_id, type = 'ContactList' }) => ({
       id,
       type: 'AudienceSegment',
-      attributes: { advertiserId, name, description: name, type: 'ContactList' }
+      attributes: { advertiserId, name, description: name, type }
     })),
     meta: { totalItems, limit, offset },
     errors: [],
@@ -122,6 +124,11 @@ export function searchPage(items: ListItem[], totalItems = items.length, offset 
 
 export const searchBody = (advertiserId = settings.advertiser_id) => ({
   data: { attributes: { advertiserIds: [advertiserId], audienceSegmentTypes: ['ContactList'] } }
+})
+
+/** The body of a search through segments of every type: how what holds a name Criteo says is taken is found. */
+export const searchAnyTypeBody = (advertiserId = settings.advertiser_id) => ({
+  data: { attributes: { advertiserIds: [advertiserId] } }
 })
 
 /** The body of a search for one list id: how a chosen or linked list is checked. */

@@ -8,6 +8,7 @@ import {
   criteo,
   hash,
   runBatch,
+  searchAnyTypeBody,
   searchBody,
   searchPage,
   SEGMENTS,
@@ -316,7 +317,11 @@ describe('finding the list of an audience', () => {
     tokenOk(scope)
     searchFinds(scope, [])
     scope.post(`${SEGMENTS}/create`).reply(status, body)
-    searchFinds(scope, [{ id: '303', name: 'first_time_shopper' }])
+    // Criteo keeps names unique across segment types: what holds the name is looked for among all of them.
+    scope
+      .post(`${SEGMENTS}/search`, searchAnyTypeBody())
+      .query({ limit: 100, offset: 0 })
+      .reply(200, searchPage([{ id: '303', name: 'first_time_shopper' }]))
     acceptAmendments(scope, '303', { bodies: [] })
 
     expect(await runBatch([ann()])).toEqual([annSynced('303')])
@@ -336,7 +341,7 @@ describe('finding the list of an audience', () => {
       ...page,
       data: [{ ...item, attributes: { ...item.attributes, contactList: { isReadOnly: true } } }]
     }
-    scope.post(`${SEGMENTS}/search`, searchBody()).query({ limit: 100, offset: 0 }).reply(200, readOnly)
+    scope.post(`${SEGMENTS}/search`, searchAnyTypeBody()).query({ limit: 100, offset: 0 }).reply(200, readOnly)
 
     expect(await runBatch([ann()])).toEqual([
       {

@@ -4,6 +4,7 @@ import definition from '../../src/destinations/criteo-audiences'
 import { resetCriteoCaches } from '../../src/destinations/criteo-audiences/criteo/client'
 import { NO_CONSENT } from '../../src/destinations/criteo-audiences/plan'
 import { invalidInCriteo, notConfirmedByCriteo } from '../../src/destinations/criteo-audiences/sync'
+import { MISSING_LIST_CACHE_TTL_MS } from '../../src/destinations/criteo-audiences/limits'
 import {
   acceptAmendments,
   amendmentBody,
@@ -14,6 +15,7 @@ import {
   ListItem,
   Recorder,
   runBatch,
+  searchAnyTypeBody,
   searchBody,
   searchPage,
   SEGMENTS,
@@ -375,15 +377,19 @@ describe('the worker stays up', () => {
   })
 })
 
-describe('a name Criteo refuses because a list differs only in case', () => {
-  it('is a permanent 409 naming the list and what the admin can do, after one search confirms no exact match', async () => {
+describe('a name Criteo refuses as taken by a segment the audience cannot use', () => {
+  const nameTaken = { errors: [{ code: 'name-must-be-unique', title: 'Another Segment exists with the name: VIP' }] }
+
+  /** Criteo's search through segments of every type, showing `items`: what holds a name it says is taken. */
+  const anyTypeFinds = (scope: Scope, items: ListItem[]) =>
+    scope.post(`${SEGMENTS}/search`, searchAnyTypeBody()).query({ limit: 100, offset: 0 }).reply(200, searchPage(items))
+
+  it('is a permanent 409 naming the list and what the admin can do, when a list differs only in case', async () => {
     const scope = criteo()
     tokenOk(scope)
     searchFinds(scope, [{ id: '404', name: 'vip' }])
-    scope
-      .post(`${SEGMENTS}/create`)
-      .reply(400, { errors: [{ code: 'name-must-be-unique', title: 'Another Segment exists with the name: VIP' }] })
-    searchFinds(scope, [{ id: '404', name: 'vip' }])
+    scope.post(`${SEGMENTS}/create`).reply(400, nameTaken)
+    anyTypeFinds(scope, [{ id: '404', name: 'vip' }])
 
     const [result] = await runBatch([audienceEvent({ email: 'ann@example.com', audience: 'VIP' })])
 
@@ -392,8 +398,59 @@ describe('a name Criteo refuses because a list differs only in case', () => {
       status: 409,
       errortype: 'CONFLICT',
       errormessage:
-        'Creating Criteo list "VIP" for advertiser 12345 failed: Criteo says the name is taken, and advertiser 12345 has a list "vip" (404): Criteo does not tell list names apart by case or spacing. Rename the Engage audience, or choose list 404 in the Criteo list field of this mapping to sync to it.'
+        'Creating Criteo list "VIP" for advertiser 12345 failed: Criteo says the name is taken, and advertiser 12345 has a list "vip" (404): Criteo does not tell segment names apart by case or spacing. Rename the Engage audience, or choose list 404 in the Criteo list field of this mapping to sync to it.'
     })
+  })
+
+  it('is a permanent 409 naming the segment, when a segment of another type has the name', async () => {
+    const scope = criteo()
+    tokenOk(scope)
+    // The contact-list search cannot show it: only the search through every type does.
+    searchFinds(scope, [])
+    scope.post(`${SEGMENTS}/create`).reply(400, nameTaken)
+    anyTypeFinds(scope, [
+      { id: '505', name: 'VIP', type: 'Lookalike' },
+      { id: '606', name: 'other' }
+    ])
+
+    const [result] = await runBatch([audienceEvent({ email: 'ann@example.com', audience: 'VIP' })])
+
+    expect(scope.isDone()).toBe(true)
+    expect(result).toMatchObject({
+      status: 409,
+      errortype: 'CONFLICT',
+      errormessage:
+        'Creating Criteo list "VIP" for advertiser 12345 failed: Criteo says the name is taken, and advertiser 12345 has a Lookalike segment "VIP" (505): Criteo keeps segment names unique across types, and this one is not a contact list. Rename the Engage audience (or that segment in Criteo), or choose a contact list in the Criteo list field of this mapping.'
+    })
+  })
+
+  it('is believed for a minute: the next batches of that audience cost no request, and after a minute it is looked up again', async () => {
+    const scope = criteo()
+    tokenOk(scope)
+    searchFinds(scope, [])
+    scope.post(`${SEGMENTS}/create`).reply(400, nameTaken)
+    anyTypeFinds(scope, [{ id: '505', name: 'VIP', type: 'Lookalike' }])
+    const vip = (email: string) => audienceEvent({ email, audience: 'VIP' })
+
+    const [first] = await runBatch([vip('ann@example.com')])
+    expect(scope.isDone()).toBe(true)
+    const [again] = await runBatch([vip('bob@example.com')])
+    const verdict = ({ status, errortype, errormessage }: typeof first) => ({ status, errortype, errormessage })
+    expect(verdict(again)).toEqual(verdict(first))
+    expect(first).toMatchObject({ status: 409 })
+
+    // A minute later the admin has renamed the Lookalike segment, and Criteo's search shows a list of the name.
+    const later = Date.now() + MISSING_LIST_CACHE_TTL_MS + 1000
+    const now = jest.spyOn(Date, 'now').mockReturnValue(later)
+    try {
+      searchFinds(scope, [{ id: '707', name: 'VIP' }])
+      acceptAmendments(scope, '707', { bodies: [] })
+      const [renamed] = await runBatch([vip('cat@example.com')])
+      expect(renamed).toMatchObject({ status: 200 })
+      expect(scope.isDone()).toBe(true)
+    } finally {
+      now.mockRestore()
+    }
   })
 })
 

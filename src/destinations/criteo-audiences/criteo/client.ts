@@ -167,6 +167,19 @@ class TenantLists {
 
   /** The name search a batch is running: others wait for it and look in what it saw before searching themselves. */
   search?: Promise<ReadonlyMap<string, ListInfo>>
+
+  /**
+   * Names Criteo says are taken by a segment this destination may not use (another type, or another case): what the
+   * admin must do, believed for a minute, so that every batch of such an audience does not pay the searches and the
+   * create again.
+   */
+  readonly clashes = new LRUCache<string, string>({
+    maxSize: LISTS_CACHED_PER_TENANT,
+    sizeCalculation: () => 1,
+    ttl: MISSING_LIST_CACHE_TTL_MS,
+    perf: clock,
+    ttlResolution: 0
+  })
 }
 
 const tenants = new LRUCache<string, TenantLists>({ max: CACHED_TENANTS_MAX })
@@ -185,6 +198,8 @@ class NameLookup {
   ) {}
 
   async resolve(name: string): Promise<ListInfo> {
+    const clash = this.tenant.clashes.get(name)
+    if (clash !== undefined) throw nameClash(clash)
     const running = this.tenant.search
     if (running !== undefined && running !== this.search) {
       // Another batch's search may walk past this name: wait for it rather than start a second one.
@@ -297,19 +312,29 @@ const SEGMENT_GETS_A_TOKEN = 'Segment gets a new access token and sends the batc
 interface SearchFilter {
   /** Only these lists (`audienceSegmentIds`): how a chosen or linked id is checked in one request. */
   ids?: readonly string[]
+  /** Segments of every type, not contact lists only: only to find what holds a name Criteo says is taken. */
+  anyType?: boolean
 }
 
-/** A contact list as one search item shows it, once checked to be the advertiser's; undefined when it is not. */
-function contactListOf(
+/** A segment as one search item shows it: its type is known only when Criteo gives it. */
+type SegmentInfo = ListInfo & { name?: string; type?: string }
+
+/**
+ * A segment as one search item shows it, once checked to be the advertiser's (and a contact list, unless `anyType`);
+ * undefined when it is not.
+ */
+function segmentOf(
   item: NonNullable<SearchResponse['data']>[number],
-  advertiserId: string
-): (ListInfo & { name?: string }) | undefined {
+  advertiserId: string,
+  anyType = false
+): SegmentInfo | undefined {
   const { id, attributes } = item
   if (!id) return undefined
   // The filters should guarantee both; a list of another advertiser must never receive this one's users.
   if (attributes?.advertiserId != null && attributes.advertiserId !== advertiserId) return undefined
-  if (attributes?.type != null && attributes.type !== 'ContactList') return undefined
-  return { id, name: attributes?.name ?? undefined, readOnly: attributes?.contactList?.isReadOnly === true }
+  const type = attributes?.type ?? undefined
+  if (!anyType && type !== undefined && type !== 'ContactList') return undefined
+  return { id, name: attributes?.name ?? undefined, readOnly: attributes?.contactList?.isReadOnly === true, type }
 }
 
 /**
@@ -600,10 +625,7 @@ export class CriteoClient {
    * until a page in which it said it has seen enough, or the last page. Items of another advertiser or type are never
    * visited.
    */
-  private async searchLists(
-    filter: SearchFilter,
-    visit: (list: ListInfo & { name?: string }) => boolean
-  ): Promise<void> {
+  private async searchLists(filter: SearchFilter, visit: (list: SegmentInfo) => boolean): Promise<void> {
     const what = `Looking up the contact lists of advertiser ${this.settings.advertiser_id}`
     for (let offset = 0; ;) {
       const answer = await this.call(
@@ -619,7 +641,7 @@ export class CriteoClient {
       // may find their lists in it.
       let enough = false
       for (const item of items) {
-        const list = contactListOf(item, this.settings.advertiser_id)
+        const list = segmentOf(item, this.settings.advertiser_id, filter.anyType)
         if (list && visit(list)) enough = true
       }
       if (enough || items.length === 0) return
@@ -676,35 +698,44 @@ export class CriteoClient {
   }
 
   /**
-   * Criteo refused a name as taken. The list that holds exactly that name is used, with whether it is read-only, which
-   * the caller checks as for a list found by search. A list whose name differs only in case or spacing is a clash no
-   * retry can resolve: reported for good, with what the admin can do. No such list at all means Criteo's search does
-   * not show the new list yet, which a later attempt will see.
+   * Criteo refused a name as taken. The contact list that holds exactly that name is used, with whether it is
+   * read-only, which the caller checks as for a list found by search. Criteo keeps names unique across segments of
+   * every type ("Another Segment exists with the name"), so segments of every type are searched: a name held by a
+   * segment of another type, or by a list whose name differs only in case or spacing, is a clash no retry can resolve,
+   * reported for good with what the admin can do (and believed for a minute: `TenantLists.clashes`). Nothing holding
+   * the name at all means Criteo's search does not show the new list yet, which a later attempt will see.
    */
   private async listHoldingName(what: string, name: string): Promise<ListInfo> {
     const wanted = looseName(name)
-    const found: { exact?: ListInfo; similar?: ContactList } = {}
-    await this.searchLists({}, (list) => {
-      if (list.name === name) found.exact = { id: list.id, readOnly: list.readOnly }
-      else if (list.name !== undefined && looseName(list.name) === wanted)
-        found.similar ??= { id: list.id, name: list.name }
+    const found: { exact?: ListInfo; taken?: SegmentInfo; similar?: SegmentInfo } = {}
+    await this.searchLists({ anyType: true }, (segment) => {
+      const isList = segment.type === undefined || segment.type === 'ContactList'
+      if (segment.name === name && isList) found.exact = { id: segment.id, readOnly: segment.readOnly }
+      else if (segment.name === name) found.taken ??= segment
+      else if (segment.name !== undefined && looseName(segment.name) === wanted) found.similar ??= segment
       return found.exact !== undefined
     })
     if (found.exact !== undefined) return found.exact
-    const similar = found.similar
-    if (similar !== undefined) {
-      throw new IntegrationError(
-        `${what} failed: Criteo says the name is taken, and advertiser ${this.settings.advertiser_id} has a list ` +
-          `"${similar.name}" (${similar.id}): Criteo does not tell list names apart by case or spacing. Rename the ` +
-          `Engage audience, or choose list ${similar.id} in the Criteo list field of this mapping to sync to it.`,
-        ErrorCodes.CONFLICT,
-        409
+    const advertiser = this.settings.advertiser_id
+    const clash = found.taken ?? found.similar
+    if (clash === undefined) {
+      throw new RetryableError(
+        `${what} failed: Criteo says the name is taken, but its search does not show the list yet.`,
+        503
       )
     }
-    throw new RetryableError(
-      `${what} failed: Criteo says the name is taken, but its search does not show the list yet.`,
-      503
-    )
+    const isList = clash.type === undefined || clash.type === 'ContactList'
+    const holder = `${isList ? 'a list' : `a ${clash.type} segment`} "${clash.name ?? ''}" (${clash.id})`
+    const why =
+      clash === found.taken
+        ? 'Criteo keeps segment names unique across types, and this one is not a contact list.'
+        : 'Criteo does not tell segment names apart by case or spacing.'
+    const fix = isList
+      ? `Rename the Engage audience, or choose list ${clash.id} in the Criteo list field of this mapping to sync to it.`
+      : 'Rename the Engage audience (or that segment in Criteo), or choose a contact list in the Criteo list field of this mapping.'
+    const message = `${what} failed: Criteo says the name is taken, and advertiser ${advertiser} has ${holder}: ${why} ${fix}`
+    this.tenant().clashes.set(name, message)
+    throw nameClash(message)
   }
 
   private tenant(): TenantLists {
@@ -734,7 +765,7 @@ export class CriteoClient {
           attributes: {
             advertiserIds: [this.settings.advertiser_id],
             ...(filter.ids ? { audienceSegmentIds: filter.ids } : {}),
-            audienceSegmentTypes: ['ContactList']
+            ...(filter.anyType ? {} : { audienceSegmentTypes: ['ContactList'] })
           }
         }
       }
@@ -983,6 +1014,11 @@ function checkAnswerIsFor(
 function sameIdentifierType(answered: string, sent: IdentifierType): boolean {
   const loose = (type: string) => type.toLowerCase().replace(/[^a-z0-9]/g, '')
   return loose(answered).startsWith(loose(sent))
+}
+
+/** A name the audience cannot have in Criteo, for good (`listHoldingName`): nothing a retry can change. */
+function nameClash(message: string): IntegrationError {
+  return new IntegrationError(message, ErrorCodes.CONFLICT, 409)
 }
 
 /** A list name as Criteo compares names for uniqueness, as far as we know: without regard to case or spacing. */
