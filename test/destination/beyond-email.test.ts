@@ -626,4 +626,26 @@ describe('the consent gate', () => {
     expect(amendments.bodies).toEqual([amendmentBody('remove', [hash('ann@example.com')])])
     expect(result).toEqual([success('101', 'first_time_shopper', hash('ann@example.com'), 'remove')])
   })
+
+  it('removes a user who exits and re-enters without consent in one batch: only the entry reports no consent', async () => {
+    const { scope, amendments } = criteoWith()
+    acceptAmendments(scope, '101', amendments)
+    const withAdsConsent = (event: SegmentEvent) =>
+      ({ ...event, traits: { ...(event as { traits: object }).traits, ads_consent: false } }) as SegmentEvent
+
+    const result = await runBatch(
+      [
+        withAdsConsent(identifyEvent({ email: 'ann@example.com', member: false })),
+        withAdsConsent(identifyEvent({ email: 'ann@example.com', member: true }))
+      ],
+      { action: 'syncAudience', mapping: { consent: { '@path': '$.traits.ads_consent' } } }
+    )
+
+    expect(scope.isDone()).toBe(true)
+    expect(amendments.bodies).toEqual([amendmentBody('remove', [hash('ann@example.com')])])
+    expect(result).toEqual([
+      success('101', 'first_time_shopper', hash('ann@example.com'), 'remove'),
+      { status: 400, errortype: 'BAD_REQUEST', errormessage: NO_CONSENT, errorreporter: 'INTEGRATIONS' }
+    ])
+  })
 })

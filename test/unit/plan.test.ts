@@ -261,6 +261,49 @@ describe('consent', () => {
     expect(plan.rejected).toEqual(refused.map((index) => ({ index, reason: NO_CONSENT, kind: 'no-consent' })))
   })
 
+  it.each([
+    [
+      'exited, then entered without consent: removed, only the entry refused',
+      ['remove', 'add'],
+      [false, false],
+      [0],
+      [1]
+    ],
+    [
+      'entered, exited, entered without consent: removed, both entries refused',
+      ['add', 'remove', 'add'],
+      [true, true, false],
+      [1],
+      [0, 2]
+    ],
+    [
+      'entered without consent, exited, entered without consent: removed',
+      ['add', 'remove', 'add'],
+      [false, false, false],
+      [1],
+      [0, 2]
+    ],
+    ['entered without consent, then exited: removed, both carried', ['add', 'remove'], [false, undefined], [0, 1], []]
+  ] as const)(
+    'leaves a removal standing under a later add without consent: %s',
+    (_, operations, consents, carried, refused) => {
+      const plan = planAmendments(
+        consents.map((consent) => ({ audience_key: 'a', email: 'x@example.com', consent })),
+        { operations }
+      )
+      expect(plan.chunks).toEqual([
+        emails(
+          'a',
+          [h('x@example.com')],
+          [...carried],
+          carried.map(() => 0),
+          'remove'
+        )
+      ])
+      expect(plan.rejected).toEqual(refused.map((index) => ({ index, reason: NO_CONSENT, kind: 'no-consent' })))
+    }
+  )
+
   it('keeps the other identifiers of an earlier event whose email a later event adds without consent', () => {
     const IDFA = 'aebe52e7-03ee-455a-b3c4-e57283966239'
     const plan = planAmendments(

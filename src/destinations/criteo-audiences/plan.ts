@@ -124,41 +124,35 @@ class IntList {
 
 const ADD = 0
 const REMOVE = 1
-/** An add whose consent is false: the identifier is sent neither way, and every event that carried it says so. */
+/** An add whose consent is false: it adds nothing, and withdraws the adds of earlier events of the batch. */
 const NO_CONSENT_ADD = 2
 const OPERATION_CODE = { add: ADD, remove: REMOVE } as const
 
-/** The identifiers of one type for one list: each kept once, with the operation of the last event that carried it. */
+/** The identifiers of one type for one list: each kept once, with what every event that carried it says. */
 class Group {
   private readonly slotOf = new Map<string, number>()
   readonly values: string[] = []
-  /** By slot: what the last event that carried the identifier says (ADD, REMOVE or NO_CONSENT_ADD). */
-  readonly ops = new IntList()
-  /** By carrying: the event, and the slot of the identifier it carries, in batch order. */
+  /** By carrying, in batch order: the event, the slot of the identifier it carries, and its code (ADD, REMOVE…). */
   readonly events = new IntList()
   readonly slots = new IntList()
+  readonly codes = new IntList()
 
   constructor(
     readonly target: ListTarget,
     readonly type: IdentifierType
   ) {}
 
-  /**
-   * Records that event `index` carries `value`. The identifier takes what the last event that carried it says: its
-   * operation, and for an add, its consent.
-   */
+  /** Records that event `index` carries `value`, saying `code` of it. */
   carry(value: string, index: number, code: number): void {
     let slot = this.slotOf.get(value)
     if (slot === undefined) {
       slot = this.values.length
       this.values.push(value)
-      this.ops.push(code)
       this.slotOf.set(value, slot)
-    } else {
-      this.ops.set(slot, code)
     }
     this.events.push(index)
     this.slots.push(slot)
+    this.codes.push(code)
   }
 }
 
@@ -222,7 +216,7 @@ export function planAmendments(events: readonly AudienceEvent[], options: PlanOp
     }
 
     // The consent gate is the last event's to decide, like the operation: an add without consent is carried too, so that
-    // it overrides an earlier add of the same user in the batch, and is decided once every event is read.
+    // it withdraws an earlier add of the same user in the batch, and is decided once every event is read (sentAs).
     const code = isAddWithoutConsent(event, operation) ? NO_CONSENT_ADD : OPERATION_CODE[operation]
     let sent = 0
     let problems = 0
@@ -349,10 +343,39 @@ function addOptional(
   return 'sent'
 }
 
+/** Beside an identifier's last code: some event of the batch removes it. */
+const REMOVED = 4
+const LAST_CODE = 3
+
 /**
- * Cuts a group into chunks of at most `max` identifiers, one run per operation, and hands each event its place. An
- * identifier whose last event adds it without consent is sent in no chunk: each event that carried it is passed to
- * `withoutConsent`.
+ * What the batch says of each identifier of a group, by slot: the code of the last event that carried it, and
+ * `REMOVED` when any event removes it.
+ */
+function lastCodes(group: Group): Int8Array {
+  const state = new Int8Array(group.values.length)
+  for (let k = 0; k < group.slots.length; k++) {
+    const slot = group.slots.at(k)
+    const code = group.codes.at(k)
+    state[slot] = (state[slot] & REMOVED) | code | (code === REMOVE ? REMOVED : 0)
+  }
+  return state
+}
+
+/**
+ * The operation sent for an identifier, or -1 for none. The last event decides; an add without consent decides only
+ * that the user is not added: it withdraws the adds before it and leaves a removal before it standing, so a user who
+ * exits and then enters without consent ends off the list, as both events want.
+ */
+function sentAs(state: number): number {
+  const last = state & LAST_CODE
+  if (last !== NO_CONSENT_ADD) return last
+  return state & REMOVED ? REMOVE : -1
+}
+
+/**
+ * Cuts a group into chunks of at most `max` identifiers, one run per operation, and hands each event its place: the
+ * events that carried an identifier report what is sent for it. Where the last word on an identifier is an add
+ * without consent, its adds are passed to `withoutConsent` instead, and only its removals report the removal sent.
  */
 function chunkGroup(
   group: Group,
@@ -361,13 +384,14 @@ function chunkGroup(
   withoutConsent: (index: number) => void
 ): void {
   const slotCount = group.values.length
+  const state = lastCodes(group)
   const chunkOf = new Int32Array(slotCount).fill(-1)
   const positionOf = new Int32Array(slotCount)
   for (const operation of ['add', 'remove'] as const) {
     const code = OPERATION_CODE[operation]
     let current: AmendmentChunk | undefined
     for (let slot = 0; slot < slotCount; slot++) {
-      if (group.ops.at(slot) !== code) continue
+      if (sentAs(state[slot]) !== code) continue
       if (!current || current.identifiers.length === max) {
         current = {
           target: group.target,
@@ -387,7 +411,8 @@ function chunkGroup(
   for (let k = 0; k < group.events.length; k++) {
     const slot = group.slots.at(k)
     const chunk = chunks[chunkOf[slot]]
-    if (chunk === undefined) {
+    const withdrawn = (state[slot] & LAST_CODE) === NO_CONSENT_ADD && group.codes.at(k) !== REMOVE
+    if (chunk === undefined || withdrawn) {
       withoutConsent(group.events.at(k))
       continue
     }
