@@ -627,6 +627,20 @@ describe('the consent gate', () => {
     expect(result).toEqual([success('101', 'first_time_shopper', hash('ann@example.com'), 'remove')])
   })
 
+  it('withdraws every identifier of a user whose later event withdraws consent, not only the one that event carries', async () => {
+    // Nothing may be sent: with no interceptor, any request would fail these events with another error.
+    const result = await runBatch(
+      [
+        withContext(audienceEvent({ email: 'ann@example.com' }), { device: { advertisingId: IDFA } }),
+        withConsent(audienceEvent({ email: 'ann@example.com' }), false)
+      ],
+      { mapping: consent }
+    )
+
+    const refused = { status: 400, errortype: 'BAD_REQUEST', errormessage: NO_CONSENT, errorreporter: 'INTEGRATIONS' }
+    expect(result).toEqual([refused, refused])
+  })
+
   it('removes a user who exits and re-enters without consent in one batch: only the entry reports no consent', async () => {
     const { scope, amendments } = criteoWith()
     acceptAmendments(scope, '101', amendments)

@@ -187,6 +187,7 @@ export function planAmendments(events: readonly AudienceEvent[], options: PlanOp
     rejected.push({ index, reason, kind })
   }
 
+  let withdrawals = false
   for (let index = 0; index < events.length; index++) {
     const event = events[index]
     const operation = options.operations?.[index] ?? options.defaultOperation
@@ -249,14 +250,23 @@ export function planAmendments(events: readonly AudienceEvent[], options: PlanOp
       zeroedMadid = others.zeroedMadid
     }
 
+    if (code === NO_CONSENT_ADD && sent > 0) withdrawals = true
     if (sent === 0 && problems === 0) {
       if (code === NO_CONSENT_ADD) reject(index, NO_CONSENT, 'no-consent')
       else reject(index, zeroedMadid ? ZEROED_MADID : NO_IDENTIFIER)
     }
   }
 
+  if (withdrawals) withdrawEarlierAdds(inOrder, events.length)
   const chunks: AmendmentChunk[] = []
-  const withoutConsent = (index: number) => reject(index, NO_CONSENT, 'no-consent')
+  // An event that carried several identifiers withdrawn is refused once.
+  let refused: Uint8Array | undefined
+  const withoutConsent = (index: number) => {
+    refused ??= new Uint8Array(events.length)
+    if (refused[index] === 1) return
+    refused[index] = 1
+    reject(index, NO_CONSENT, 'no-consent')
+  }
   for (const groups of inOrder) {
     for (const group of [groups.email, groups.emailPlain, groups.madid, groups.identityLink, groups.gum]) {
       if (group) chunkGroup(group, maxPerChunk, chunks, withoutConsent)
@@ -343,6 +353,51 @@ function addOptional(
   return 'sent'
 }
 
+/**
+ * The consent gate per user, not per identifier: an add without consent withdraws the adds of every earlier event of
+ * its user in the batch, for its list, whatever identifiers they carried. A user is the identifiers that appear
+ * together in an event, joined through every event that shares one of them: events that share an identifier are one
+ * user's (an event goes to one list, so a user never spans lists). An add after the withdrawal gives consent again
+ * for what it carries. Runs only for a batch with an add without consent.
+ */
+function withdrawEarlierAdds(inOrder: readonly TargetGroups[], eventCount: number): void {
+  const groups: Group[] = []
+  for (const target of inOrder) {
+    for (const group of [target.email, target.emailPlain, target.madid, target.identityLink, target.gum]) {
+      if (group) groups.push(group)
+    }
+  }
+  const parent = new Int32Array(eventCount)
+  for (let index = 0; index < eventCount; index++) parent[index] = index
+  const userOf = (index: number): number => {
+    while (parent[index] !== index) index = parent[index] = parent[parent[index]]
+    return index
+  }
+  for (const group of groups) {
+    const firstCarrier = new Int32Array(group.values.length).fill(-1)
+    for (let k = 0; k < group.events.length; k++) {
+      const slot = group.slots.at(k)
+      const index = group.events.at(k)
+      if (firstCarrier[slot] === -1) firstCarrier[slot] = index
+      else parent[userOf(index)] = userOf(firstCarrier[slot])
+    }
+  }
+  const lastWithdrawal = new Int32Array(eventCount).fill(-1)
+  for (const group of groups) {
+    for (let k = 0; k < group.events.length; k++) {
+      if (group.codes.at(k) !== NO_CONSENT_ADD) continue
+      const user = userOf(group.events.at(k))
+      lastWithdrawal[user] = Math.max(lastWithdrawal[user], group.events.at(k))
+    }
+  }
+  for (const group of groups) {
+    for (let k = 0; k < group.events.length; k++) {
+      const index = group.events.at(k)
+      if (group.codes.at(k) === ADD && index < lastWithdrawal[userOf(index)]) group.codes.set(k, NO_CONSENT_ADD)
+    }
+  }
+}
+
 /** Beside an identifier's last code: some event of the batch removes it. */
 const REMOVED = 4
 const LAST_CODE = 3
@@ -374,8 +429,8 @@ function sentAs(state: number): number {
 
 /**
  * Cuts a group into chunks of at most `max` identifiers, one run per operation, and hands each event its place: the
- * events that carried an identifier report what is sent for it. Where the last word on an identifier is an add
- * without consent, its adds are passed to `withoutConsent` instead, and only its removals report the removal sent.
+ * events that carried an identifier report what is sent for it. An add without consent (its own or withdrawn by a
+ * later event of its user) is passed to `withoutConsent` instead when its identifier is not added.
  */
 function chunkGroup(
   group: Group,
@@ -411,8 +466,8 @@ function chunkGroup(
   for (let k = 0; k < group.events.length; k++) {
     const slot = group.slots.at(k)
     const chunk = chunks[chunkOf[slot]]
-    const withdrawn = (state[slot] & LAST_CODE) === NO_CONSENT_ADD && group.codes.at(k) !== REMOVE
-    if (chunk === undefined || withdrawn) {
+    // An add without consent speaks for an add that a later event gives consent to, never for a removal.
+    if (chunk === undefined || (chunk.operation === 'remove' && group.codes.at(k) === NO_CONSENT_ADD)) {
       withoutConsent(group.events.at(k))
       continue
     }
