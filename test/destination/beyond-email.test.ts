@@ -4,9 +4,11 @@ import definition from '../../src/destinations/criteo-audiences'
 import { resetCriteoCaches } from '../../src/destinations/criteo-audiences/criteo/client'
 import { GUM_CALLER_ID_MISSING, NOT_A_MADID, ZEROED_MADID } from '../../src/destinations/criteo-audiences/identifiers'
 import { NO_CONSENT, UNKNOWN_MEMBERSHIP } from '../../src/destinations/criteo-audiences/plan'
+import { invalidInCriteo } from '../../src/destinations/criteo-audiences/sync'
 import {
   acceptAmendments,
   amendmentBody,
+  amendmentOk,
   audienceEvent,
   criteo,
   hash,
@@ -114,6 +116,74 @@ describe('identifiers besides email', () => {
         sent: { audience_key: 'first_time_shopper', email: hash('ann@example.com') }
       }
     ])
+  })
+
+  describe('one identifier type refused by Criteo while another is taken', () => {
+    const ann = () => withContext(audienceEvent({ email: 'ann@example.com' }), { device: { advertisingId: IDFA } })
+    const sent = { audience_key: 'first_time_shopper', email: hash('ann@example.com'), madid: IDFA.toLowerCase() }
+
+    /** A Criteo that answers the email amendment with `email` and takes the madid. */
+    function criteoAnswering(email: { status: number; body: unknown }) {
+      const { scope, amendments } = criteoWith()
+      scope
+        .patch(`${SEGMENTS}/101/contact-list`, (body) => {
+          amendments.bodies.push(body)
+          return true
+        })
+        .times(2)
+        .reply((_uri, body) => {
+          const { identifierType } = (body as ReturnType<typeof typedAmendmentBody>).data.attributes
+          return identifierType === 'email'
+            ? [email.status, email.body]
+            : [200, amendmentOk('101', 'add', 1, [], 'madid')]
+        })
+      return { scope, amendments }
+    }
+
+    it('names the email Criteo counted invalid, and only the madid as synced', async () => {
+      const { scope, amendments } = criteoAnswering({
+        status: 200,
+        body: amendmentOk('101', 'add', 0, [hash('ann@example.com')])
+      })
+
+      const result = await runBatch([ann()])
+
+      expect(scope.isDone()).toBe(true)
+      expectSent(amendments, [
+        amendmentBody('add', [hash('ann@example.com')]),
+        typedAmendmentBody('add', 'madid', [IDFA.toLowerCase()])
+      ])
+      expect(result).toEqual([
+        {
+          status: 400,
+          errortype: 'PAYLOAD_VALIDATION_FAILED',
+          errormessage: `The event's email was not synced: ${invalidInCriteo('add')} The event's other identifiers (madid) were synced.`,
+          errorreporter: 'DESTINATION',
+          sent
+        }
+      ])
+    })
+
+    it('names the email whose amendment Criteo refused for good, and only the madid as synced', async () => {
+      const { scope } = criteoAnswering({
+        status: 403,
+        body: { errors: [{ code: 'forbidden', title: 'Identifier type not allowed' }] }
+      })
+
+      const result = await runBatch([ann()])
+
+      expect(scope.isDone()).toBe(true)
+      expect(result).toEqual([
+        {
+          status: 403,
+          errortype: 'FORBIDDEN',
+          errormessage:
+            'The event\'s email was not synced: Adding users to Criteo list 101 ("first_time_shopper") failed: Criteo answered HTTP 403 forbidden: Identifier type not allowed. The event\'s other identifiers (madid) were synced.',
+          errorreporter: 'DESTINATION',
+          sent
+        }
+      ])
+    })
   })
 
   it('refuses a GUM id when the GUM Caller ID setting is empty, and syncs the rest of the batch', async () => {
