@@ -240,7 +240,7 @@ async function sendChunk(
  * identifier was taken, the usual case, which then costs nothing per identifier. When Criteo's counts say some
  * identifiers were not taken without naming them all, the unaccounted ones are sent again in halves, within
  * `MAX_ACCOUNTING_REQUESTS` extra requests, until each half is accounted for: all taken, or none. Any left unresolved
- * then are reported as not confirmed, never as synced.
+ * then, or answered again without counts, are reported as not confirmed, never as synced.
  */
 async function amendAndAccount(
   client: CriteoClient,
@@ -260,12 +260,23 @@ async function amendAndAccount(
   const invalid = new PayloadValidationError(invalidInCriteo(chunk.operation))
   const unconfirmed = new PayloadValidationError(notConfirmedByCriteo(chunk.operation))
   // Records what an answer for `positions` says; returns the positions it leaves unresolved.
-  const settleFrom = (positions: readonly number[], { sampledInvalid, unaccounted, others }: Accounting): number[] => {
+  const settleFrom = (
+    positions: readonly number[],
+    { sampledInvalid, unaccounted, others, counted }: Accounting,
+    resent: boolean
+  ): number[] => {
     const rest = positions.filter((position) => {
       if (!sampledInvalid.has(chunk.identifiers[position])) return true
       verdicts[position] = invalid
       return false
     })
+    // Once counts have fallen short of what was sent, an answer without counts proves nothing of the identifiers sent
+    // again: they are not confirmed. Not sent again in smaller parts either: a Criteo that left out its counts once
+    // most likely leaves them out again, and each request spends the rate limit.
+    if (resent && !counted) {
+      for (const position of rest) verdicts[position] = unconfirmed
+      return []
+    }
     if (unaccounted === 0) return []
     if (unaccounted === others) {
       for (const position of rest) verdicts[position] = unconfirmed
@@ -277,7 +288,8 @@ async function amendAndAccount(
   const pending = [
     settleFrom(
       chunk.identifiers.map((_, position) => position),
-      accounting
+      accounting,
+      false
     )
   ]
   let requests = 0
@@ -293,7 +305,7 @@ async function amendAndAccount(
       requests++
       const identifiers = half.map((position) => chunk.identifiers[position])
       const answer = await settle(send(contactListId, identifiers))
-      if (answer.ok) pending.push(settleFrom(half, accountFor(identifiers, answer.value)))
+      if (answer.ok) pending.push(settleFrom(half, accountFor(identifiers, answer.value), true))
       else for (const position of half) verdicts[position] = answer.error
     }
   }
