@@ -95,6 +95,26 @@ export const NO_CONSENT =
 export const UNKNOWN_MEMBERSHIP =
   'Not synced: this event does not say whether the user entered or exited the audience (no true or false under the audience key in its properties or traits).'
 
+/** What each sync mode a mapping may have does with warehouse rows, by how Reverse ETL names a row's change. */
+const SYNC_MODE_DOES: Record<string, string> = {
+  add: 'adds only new rows',
+  delete: 'removes only deleted rows',
+  mirror: 'adds new and updated rows and removes deleted ones'
+}
+
+/**
+ * Why a Reverse ETL row is not synced when its change (`new`, `updated`, `deleted`) is not one its mapping's sync
+ * mode acts on. A change of any other name is not repeated: a row's columns may hold what no message may.
+ */
+export function rowOutsideSyncMode(syncMode: string, change: unknown): string {
+  const known = change === 'new' || change === 'updated' || change === 'deleted'
+  const row = known ? `"${change}"` : 'neither new, updated nor deleted'
+  const does = SYNC_MODE_DOES[syncMode] ?? 'syncs other rows'
+  const mirror =
+    !known || syncMode === 'mirror' ? '' : ` The sync mode mirror would ${change === 'deleted' ? 'remove' : 'add'} it.`
+  return `Not synced: this warehouse row is ${row}, and the sync mode of the mapping is ${syncMode}, which ${does}.${mirror}`
+}
+
 /**
  * A list of integers that grows by doubling: 4 bytes an element where a number array grown by push costs about 30 in
  * memory allocated. It still pays: planning allocates about 85 bytes an email less with it (350 against 435), and a

@@ -16,6 +16,7 @@ import {
   Operation,
   planAmendments,
   Rejection,
+  rowOutsideSyncMode,
   targetKey
 } from './plan'
 import { CriteoClient, CriteoCredentials, settle, Settled, TokenSource } from './criteo/client'
@@ -56,6 +57,9 @@ export interface SyncOptions {
   gumCallerId?: number
   /** The token Segment holds and the batch, as actions-core runs it (see `TokenSource`); none: this worker's own. */
   tokens?: TokenSource
+  /** The mapping's sync mode, for Reverse ETL rows, and the event behind each payload: a row it does not act on says so. */
+  syncMode?: string
+  rows?: readonly unknown[]
 }
 
 export function assertAdvertiserId(advertiserId: string): void {
@@ -86,7 +90,10 @@ export async function syncEvents(
     gumCallerId: options.gumCallerId
   })
   const results = new BatchOutcomes(events.length)
-  for (const { index, reason, kind } of rejected) results.fail(index, rejectionError(reason, kind))
+  for (const { index, reason, kind } of rejected) {
+    const outsideSyncMode = kind === 'membership' ? rowOutsideMode(options, index) : undefined
+    results.fail(index, rejectionError(outsideSyncMode ?? reason, kind))
+  }
 
   if (chunks.length > 0) {
     const client = new CriteoClient(request, settings, options.tokens)
@@ -109,6 +116,21 @@ export async function syncEvents(
     )
   }
   return results
+}
+
+/**
+ * Why event `index` says neither entered nor exited, when it is a Reverse ETL row outside its mapping's sync mode:
+ * a track event that is no Engage computation (the two kinds actions-core reads membership from).
+ */
+function rowOutsideMode({ syncMode, rows }: SyncOptions, index: number): string | undefined {
+  if (syncMode === undefined) return undefined
+  const row = rows?.[index] as
+    | { type?: unknown; event?: unknown; context?: { personas?: { computation_class?: unknown } | null } | null }
+    | undefined
+  if (row?.type !== 'track') return undefined
+  const computation = row.context?.personas?.computation_class
+  if (computation === 'audience' || computation === 'journey_step') return undefined
+  return rowOutsideSyncMode(syncMode, row.event)
 }
 
 function rejectionError(reason: string, kind: Rejection['kind']): Error {
