@@ -4,9 +4,11 @@ import definition from '../../src/destinations/criteo-audiences'
 import { resetCriteoCaches } from '../../src/destinations/criteo-audiences/criteo/client'
 import { GUM_CALLER_ID_MISSING, NOT_A_MADID, ZEROED_MADID } from '../../src/destinations/criteo-audiences/identifiers'
 import { NO_CONSENT, UNKNOWN_MEMBERSHIP } from '../../src/destinations/criteo-audiences/plan'
+import { invalidInCriteo } from '../../src/destinations/criteo-audiences/sync'
 import {
   acceptAmendments,
   amendmentBody,
+  amendmentOk,
   audienceEvent,
   criteo,
   hash,
@@ -114,6 +116,74 @@ describe('identifiers besides email', () => {
         sent: { audience_key: 'first_time_shopper', email: hash('ann@example.com') }
       }
     ])
+  })
+
+  describe('one identifier type refused by Criteo while another is taken', () => {
+    const ann = () => withContext(audienceEvent({ email: 'ann@example.com' }), { device: { advertisingId: IDFA } })
+    const sent = { audience_key: 'first_time_shopper', email: hash('ann@example.com'), madid: IDFA.toLowerCase() }
+
+    /** A Criteo that answers the email amendment with `email` and takes the madid. */
+    function criteoAnswering(email: { status: number; body: unknown }) {
+      const { scope, amendments } = criteoWith()
+      scope
+        .patch(`${SEGMENTS}/101/contact-list`, (body) => {
+          amendments.bodies.push(body)
+          return true
+        })
+        .times(2)
+        .reply((_uri, body) => {
+          const { identifierType } = (body as ReturnType<typeof typedAmendmentBody>).data.attributes
+          return identifierType === 'email'
+            ? [email.status, email.body]
+            : [200, amendmentOk('101', 'add', 1, [], 'madid')]
+        })
+      return { scope, amendments }
+    }
+
+    it('names the email Criteo counted invalid, and only the madid as synced', async () => {
+      const { scope, amendments } = criteoAnswering({
+        status: 200,
+        body: amendmentOk('101', 'add', 0, [hash('ann@example.com')])
+      })
+
+      const result = await runBatch([ann()])
+
+      expect(scope.isDone()).toBe(true)
+      expectSent(amendments, [
+        amendmentBody('add', [hash('ann@example.com')]),
+        typedAmendmentBody('add', 'madid', [IDFA.toLowerCase()])
+      ])
+      expect(result).toEqual([
+        {
+          status: 400,
+          errortype: 'PAYLOAD_VALIDATION_FAILED',
+          errormessage: `The event's email was not synced: ${invalidInCriteo('add')} The event's other identifiers (madid) were synced.`,
+          errorreporter: 'DESTINATION',
+          sent
+        }
+      ])
+    })
+
+    it('names the email whose amendment Criteo refused for good, and only the madid as synced', async () => {
+      const { scope } = criteoAnswering({
+        status: 403,
+        body: { errors: [{ code: 'forbidden', title: 'Identifier type not allowed' }] }
+      })
+
+      const result = await runBatch([ann()])
+
+      expect(scope.isDone()).toBe(true)
+      expect(result).toEqual([
+        {
+          status: 403,
+          errortype: 'FORBIDDEN',
+          errormessage:
+            'The event\'s email was not synced: Adding users to Criteo list 101 ("first_time_shopper") failed: Criteo answered HTTP 403 forbidden: Identifier type not allowed. The event\'s other identifiers (madid) were synced.',
+          errorreporter: 'DESTINATION',
+          sent
+        }
+      ])
+    })
   })
 
   it('refuses a GUM id when the GUM Caller ID setting is empty, and syncs the rest of the batch', async () => {
@@ -664,5 +734,41 @@ describe('the consent gate', () => {
     expect(scope.isDone()).toBe(true)
     expect(amendments.bodies).toEqual([amendmentBody('remove', [hash('ann@example.com')])])
     expect(result).toEqual([success('101', 'first_time_shopper', hash('ann@example.com'), 'remove')])
+  })
+
+  it('withdraws every identifier of a user whose later event withdraws consent, not only the one that event carries', async () => {
+    // Nothing may be sent: with no interceptor, any request would fail these events with another error.
+    const result = await runBatch(
+      [
+        withContext(audienceEvent({ email: 'ann@example.com' }), { device: { advertisingId: IDFA } }),
+        withConsent(audienceEvent({ email: 'ann@example.com' }), false)
+      ],
+      { mapping: consent }
+    )
+
+    const refused = { status: 400, errortype: 'BAD_REQUEST', errormessage: NO_CONSENT, errorreporter: 'INTEGRATIONS' }
+    expect(result).toEqual([refused, refused])
+  })
+
+  it('removes a user who exits and re-enters without consent in one batch: only the entry reports no consent', async () => {
+    const { scope, amendments } = criteoWith()
+    acceptAmendments(scope, '101', amendments)
+    const withAdsConsent = (event: SegmentEvent) =>
+      ({ ...event, traits: { ...(event as { traits: object }).traits, ads_consent: false } }) as SegmentEvent
+
+    const result = await runBatch(
+      [
+        withAdsConsent(identifyEvent({ email: 'ann@example.com', member: false })),
+        withAdsConsent(identifyEvent({ email: 'ann@example.com', member: true }))
+      ],
+      { action: 'syncAudience', mapping: { consent: { '@path': '$.traits.ads_consent' } } }
+    )
+
+    expect(scope.isDone()).toBe(true)
+    expect(amendments.bodies).toEqual([amendmentBody('remove', [hash('ann@example.com')])])
+    expect(result).toEqual([
+      success('101', 'first_time_shopper', hash('ann@example.com'), 'remove'),
+      { status: 400, errortype: 'BAD_REQUEST', errormessage: NO_CONSENT, errorreporter: 'INTEGRATIONS' }
+    ])
   })
 })

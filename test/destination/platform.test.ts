@@ -139,6 +139,18 @@ const retlMapping = (syncMode: string) => ({
   retlOnMappingSave: { inputs: { list_id: '777' }, outputs: { id: '777', name: 'vip_rows' } }
 })
 
+/** What a row outside its mapping's sync mode reports, by mode and row. */
+const OUTSIDE_MODE: Record<string, string> = {
+  'add updated':
+    'Not synced: this warehouse row is "updated", and the sync mode of the mapping is add, which adds only new rows. The sync mode mirror would add it.',
+  'add deleted':
+    'Not synced: this warehouse row is "deleted", and the sync mode of the mapping is add, which adds only new rows. The sync mode mirror would remove it.',
+  'delete new':
+    'Not synced: this warehouse row is "new", and the sync mode of the mapping is delete, which removes only deleted rows. The sync mode mirror would add it.',
+  'delete updated':
+    'Not synced: this warehouse row is "updated", and the sync mode of the mapping is delete, which removes only deleted rows. The sync mode mirror would add it.'
+}
+
 describe('Reverse ETL (warehouse) audiences', () => {
   it('offers add, delete and mirror, mirror by default, and says what mirror can and cannot do', () => {
     const { syncMode } = definition.actions.syncAudience
@@ -175,8 +187,40 @@ describe('Reverse ETL (warehouse) audiences', () => {
           sent: { list_id: '777', email: hash(emails[i]) },
           body: { contactListId: '777', operation: ops[i] }
         })
-      else expect(r).toMatchObject({ errortype: 'INVALID_AUDIENCE_MEMBERSHIP', errormessage: UNKNOWN_MEMBERSHIP })
+      else
+        expect(r).toEqual({
+          status: 400,
+          errortype: 'INVALID_AUDIENCE_MEMBERSHIP',
+          errorreporter: 'INTEGRATIONS',
+          errormessage: OUTSIDE_MODE[`${mode} ${['new', 'updated', 'deleted'][i]}`]
+        })
     }
+  })
+
+  it('reports a row that is neither new, updated nor deleted without repeating what it says, and an Engage event as before', async () => {
+    const odd = { ...row('new', 'ann@example.com'), event: 'ann@example.com' } as SegmentEvent
+    const engage = {
+      type: 'track',
+      event: 'Audience Entered',
+      properties: { email: 'bob@example.com' },
+      context: { personas: personas('vip') }
+    } as unknown as SegmentEvent
+    const result = await run('syncAudience', [odd, engage], retlMapping('mirror'), 'type = "track"')
+    expect(result).toEqual([
+      {
+        status: 400,
+        errortype: 'INVALID_AUDIENCE_MEMBERSHIP',
+        errorreporter: 'INTEGRATIONS',
+        errormessage:
+          'Not synced: this warehouse row is neither new, updated nor deleted, and the sync mode of the mapping is mirror, which adds new and updated rows and removes deleted ones.'
+      },
+      {
+        status: 400,
+        errortype: 'INVALID_AUDIENCE_MEMBERSHIP',
+        errorreporter: 'INTEGRATIONS',
+        errormessage: UNKNOWN_MEMBERSHIP
+      }
+    ])
   })
 })
 

@@ -168,6 +168,47 @@ describe('no event claims 200 for what Criteo did not take', () => {
     expect(scope.isDone()).toBe(true)
   })
 
+  it('confirms nothing by a count-less answer once counts have fallen short: that half is not confirmed', async () => {
+    // 25 sent, 20 counted valid, none sampled: 5 unaccounted. Of the halves sent again, the first comes back with no
+    // counts at all, which cannot say which of its identifiers were taken; the second is counted whole.
+    const scope = criteo()
+    tokenOk(scope)
+    searchFinds(scope)
+    const addresses = emails(25)
+    const hashes = addresses.map(hash)
+    const sent: string[][] = []
+    const countless = {
+      type: 'ContactlistAmendment',
+      attributes: {
+        contactListId: 101,
+        operation: 'add',
+        identifierType: 'email',
+        nbValidIdentifiers: null,
+        nbInvalidIdentifiers: null,
+        sampleInvalidIdentifiers: null
+      }
+    }
+    scope
+      .patch(`${SEGMENTS}/101/contact-list`)
+      .times(3)
+      .reply(200, (_uri, body) => {
+        const { identifiers } = (body as ReturnType<typeof amendmentBody>).data.attributes
+        sent.push(identifiers)
+        if (sent.length === 1) return amendmentOk('101', 'add', 20)
+        if (sent.length === 2) return { data: countless, errors: [], warnings: [] }
+        return amendmentOk('101', 'add', identifiers.length)
+      })
+
+    const result = await runBatch(events(addresses))
+
+    expect(scope.isDone()).toBe(true)
+    expect(sent).toEqual([hashes, hashes.slice(0, 13), hashes.slice(13)])
+    expect(result.slice(0, 13).map((r) => [r.status, r.errormessage])).toEqual(
+      new Array(13).fill([400, notConfirmedByCriteo('add')])
+    )
+    expect(result.slice(13)).toEqual(addresses.slice(13).map((a) => success('101', 'first_time_shopper', hash(a))))
+  })
+
   it('reports an answer about another list as a permanent 409, not a success, and sends nothing again', async () => {
     const scope = criteo()
     tokenOk(scope)

@@ -42,4 +42,13 @@ describe('accountFor: what an amendment answer says of each identifier sent', ()
     expect(accounting.unaccounted).toBe(unaccounted)
     expect(accounting.others).toBe(sent.length - sampled.length)
   })
+
+  it.each([
+    ['no counts at all', {}, false],
+    ['null counts', { nbValidIdentifiers: null, nbInvalidIdentifiers: null, sampleInvalidIdentifiers: ['a'] }, false],
+    ['only a valid count', { nbValidIdentifiers: 4 }, true],
+    ['only an invalid count of 0', { nbInvalidIdentifiers: 0 }, true]
+  ])('says whether the answer gave any count: %s', (_, counts, counted) => {
+    expect(accountFor(sent, counts).counted).toBe(counted)
+  })
 })

@@ -261,19 +261,134 @@ describe('consent', () => {
     expect(plan.rejected).toEqual(refused.map((index) => ({ index, reason: NO_CONSENT, kind: 'no-consent' })))
   })
 
-  it('keeps the other identifiers of an earlier event whose email a later event adds without consent', () => {
+  it.each([
+    [
+      'exited, then entered without consent: removed, only the entry refused',
+      ['remove', 'add'],
+      [false, false],
+      [0],
+      [1]
+    ],
+    [
+      'entered, exited, entered without consent: removed, both entries refused',
+      ['add', 'remove', 'add'],
+      [true, true, false],
+      [1],
+      [0, 2]
+    ],
+    [
+      'entered without consent, exited, entered without consent: removed',
+      ['add', 'remove', 'add'],
+      [false, false, false],
+      [1],
+      [0, 2]
+    ],
+    [
+      'entered without consent, then exited: removed, the entry refused',
+      ['add', 'remove'],
+      [false, undefined],
+      [1],
+      [0]
+    ]
+  ] as const)(
+    'leaves a removal standing under a later add without consent: %s',
+    (_, operations, consents, carried, refused) => {
+      const plan = planAmendments(
+        consents.map((consent) => ({ audience_key: 'a', email: 'x@example.com', consent })),
+        { operations }
+      )
+      expect(plan.chunks).toEqual([
+        emails(
+          'a',
+          [h('x@example.com')],
+          [...carried],
+          carried.map(() => 0),
+          'remove'
+        )
+      ])
+      expect(plan.rejected).toEqual(refused.map((index) => ({ index, reason: NO_CONSENT, kind: 'no-consent' })))
+    }
+  )
+
+  describe('per user: identifiers that meet in an event are one user', () => {
     const IDFA = 'aebe52e7-03ee-455a-b3c4-e57283966239'
-    const plan = planAmendments(
+    const RAMP = 'XY1005wXyWPB'
+    const x = 'x@example.com'
+    /** What each amendment sends, and for which events. */
+    const sends = (events: object[], operations?: ('add' | 'remove')[]) => {
+      const plan = planAmendments(
+        events.map((event) => ({ audience_key: 'a', ...event })),
+        operations ? { operations } : ADD
+      )
+      return {
+        sent: plan.chunks.map((chunk) => [chunk.operation, chunk.identifierType, chunk.identifiers, chunk.events]),
+        refused: plan.rejected
+          .map(({ index, reason }) => (reason === NO_CONSENT ? index : `${index}: ${reason}`))
+          .sort((a, b) => Number(a) - Number(b))
+      }
+    }
+
+    it.each([
       [
-        { audience_key: 'a', email: 'x@example.com', madid: IDFA, consent: true },
-        { audience_key: 'a', email: 'x@example.com', consent: false }
+        'an earlier event with the withdrawn email and a madid: neither is added',
+        [
+          { email: x, madid: IDFA },
+          { email: x, consent: false }
+        ],
+        undefined,
+        { sent: [], refused: [0, 1] }
       ],
-      { defaultOperation: 'add' }
-    )
-    expect(plan.chunks.map((chunk) => [chunk.identifierType, chunk.identifiers, chunk.events])).toEqual([
-      ['madid', [IDFA], [0]]
-    ])
-    expect(plan.rejected).toEqual([0, 1].map((index) => ({ index, reason: NO_CONSENT, kind: 'no-consent' })))
+      [
+        'linked through a second event: the identityLink of a user withdrawn by email is not added either',
+        [
+          { email: x, madid: IDFA },
+          { madid: IDFA, identity_link: RAMP },
+          { email: x, consent: false }
+        ],
+        undefined,
+        { sent: [], refused: [0, 1, 2] }
+      ],
+      [
+        'another user of the batch is untouched',
+        [{ email: x, madid: IDFA }, { email: 'y@example.com' }, { email: x, consent: false }],
+        undefined,
+        { sent: [['add', 'email', [h('y@example.com')], [1]]], refused: [0, 2] }
+      ],
+      [
+        'consent given again after the withdrawal adds what that event carries, for every event that carried it',
+        [
+          { email: x, madid: IDFA },
+          { email: x, consent: false },
+          { madid: IDFA, consent: true }
+        ],
+        undefined,
+        { sent: [['add', 'madid', [IDFA], [0, 2]]], refused: [0, 1] }
+      ],
+      [
+        "a user's removal before the withdrawal still goes, and reports it",
+        [{ email: x, madid: IDFA }, { madid: IDFA }, { email: x, consent: false }],
+        ['add', 'remove', 'add'] as ('add' | 'remove')[],
+        { sent: [['remove', 'madid', [IDFA], [1]]], refused: [0, 2] }
+      ]
+    ])('%s', (_, events, operations, expected) => {
+      expect(sends(events, operations)).toEqual(expected)
+    })
+
+    it('withdraws only on the list of the withdrawal', () => {
+      const plan = planAmendments(
+        [
+          { audience_key: 'a', email: x, madid: IDFA },
+          { audience_key: 'b', email: x, madid: IDFA },
+          { audience_key: 'a', email: x, consent: false }
+        ],
+        ADD
+      )
+      expect(plan.chunks.map((chunk) => [chunk.target, chunk.identifierType, chunk.events])).toEqual([
+        [{ kind: 'name', name: 'b' }, 'email', [1]],
+        [{ kind: 'name', name: 'b' }, 'madid', [1]]
+      ])
+      expect(plan.rejected).toEqual([0, 2].map((index) => ({ index, reason: NO_CONSENT, kind: 'no-consent' })))
+    })
   })
 })
 

@@ -21,13 +21,16 @@ export interface Accounting {
   unaccounted: number
   /** How many identifiers were sent and not sampled. */
   others: number
+  /** Whether the answer gave any count at all. */
+  counted: boolean
 }
 
 /**
  * Reads an answer's figures against what was sent. Of the identifiers not sampled, the ones not accounted for are as
  * many as the largest of: those not counted valid, those counted invalid beyond the sample. Counts that cover more than
  * was sent cannot make an identifier less accounted for; an answer with no counts at all says the amendment was taken,
- * and only the sample is held against it (Criteo's contract makes every figure optional).
+ * and only the sample is held against it (Criteo's contract makes every figure optional). That reading holds for a
+ * first answer only: `counted` lets the re-sending of unaccounted identifiers (sync.ts) take no count for no proof.
  */
 export function accountFor(sent: readonly string[], counts: AmendmentCounts): Accounting {
   const sampledInvalid = new Set<string>()
@@ -44,5 +47,6 @@ export function accountFor(sent: readonly string[], counts: AmendmentCounts): Ac
     invalid === null || invalid === undefined ? 0 : invalid
   )
   const unaccounted = Math.min(Math.max(notValid - sampledInvalid.size, 0), others)
-  return { sampledInvalid, unaccounted, others }
+  const counted = typeof valid === 'number' || typeof invalid === 'number'
+  return { sampledInvalid, unaccounted, others, counted }
 }

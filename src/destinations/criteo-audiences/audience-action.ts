@@ -34,20 +34,26 @@ export function audienceAction(
           defaultOperation: operation,
           membership: [audienceMembership],
           gumCallerId: gumCallerIdOf(settings.gum_caller_id),
-          tokens: { held: auth?.accessToken, batch: settings }
+          tokens: { held: auth?.accessToken, batch: settings },
+          syncMode: data.syncMode,
+          rows: [(data as RuntimeInput).rawData]
         })
       ).outcome(0)
       if (!outcome.ok) throw outcome.error
       return outcome.body
     },
     performBatch: async (request, data) => {
-      const { settings, audienceMembership, auth } = data
+      const { settings, audienceMembership, auth, syncMode } = data
       const events = batchEventsOf(data)
       const outcomes = await syncEvents(request, settings, events, {
         defaultOperation: operation,
         membership: audienceMembership,
         gumCallerId: gumCallerIdOf(settings.gum_caller_id),
-        tokens: { held: auth?.accessToken, batch: settings }
+        tokens: { held: auth?.accessToken, batch: settings },
+        syncMode,
+        // Only a warehouse mapping has a sync mode; its rows are found again as batchEventsOf found them (at no cost
+        // when actions-core dropped no payload).
+        rows: syncMode === undefined ? undefined : rawEventsOf(data as RuntimeInput, events.length)
       })
       return toMultiStatus(outcomes)
     }

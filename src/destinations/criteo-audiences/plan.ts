@@ -97,6 +97,26 @@ export const NO_CONSENT =
 export const UNKNOWN_MEMBERSHIP =
   'Not synced: this event does not say whether the user entered or exited the audience (no true or false under the audience key in its properties or traits).'
 
+/** What each sync mode a mapping may have does with warehouse rows, by how Reverse ETL names a row's change. */
+const SYNC_MODE_DOES: Record<string, string> = {
+  add: 'adds only new rows',
+  delete: 'removes only deleted rows',
+  mirror: 'adds new and updated rows and removes deleted ones'
+}
+
+/**
+ * Why a Reverse ETL row is not synced when its change (`new`, `updated`, `deleted`) is not one its mapping's sync
+ * mode acts on. A change of any other name is not repeated: a row's columns may hold what no message may.
+ */
+export function rowOutsideSyncMode(syncMode: string, change: unknown): string {
+  const known = change === 'new' || change === 'updated' || change === 'deleted'
+  const row = known ? `"${change}"` : 'neither new, updated nor deleted'
+  const does = SYNC_MODE_DOES[syncMode] ?? 'syncs other rows'
+  const mirror =
+    !known || syncMode === 'mirror' ? '' : ` The sync mode mirror would ${change === 'deleted' ? 'remove' : 'add'} it.`
+  return `Not synced: this warehouse row is ${row}, and the sync mode of the mapping is ${syncMode}, which ${does}.${mirror}`
+}
+
 /**
  * A list of integers that grows by doubling: 4 bytes an element where a number array grown by push costs about 30 in
  * memory allocated. It still pays: planning allocates about 85 bytes an email less with it (350 against 435), and a
@@ -126,41 +146,35 @@ class IntList {
 
 const ADD = 0
 const REMOVE = 1
-/** An add whose consent is false: the identifier is sent neither way, and every event that carried it says so. */
+/** An add whose consent is false: it adds nothing, and withdraws the adds of earlier events of the batch. */
 const NO_CONSENT_ADD = 2
 const OPERATION_CODE = { add: ADD, remove: REMOVE } as const
 
-/** The identifiers of one type for one list: each kept once, with the operation of the last event that carried it. */
+/** The identifiers of one type for one list: each kept once, with what every event that carried it says. */
 class Group {
   private readonly slotOf = new Map<string, number>()
   readonly values: string[] = []
-  /** By slot: what the last event that carried the identifier says (ADD, REMOVE or NO_CONSENT_ADD). */
-  readonly ops = new IntList()
-  /** By carrying: the event, and the slot of the identifier it carries, in batch order. */
+  /** By carrying, in batch order: the event, the slot of the identifier it carries, and its code (ADD, REMOVE…). */
   readonly events = new IntList()
   readonly slots = new IntList()
+  readonly codes = new IntList()
 
   constructor(
     readonly target: ListTarget,
     readonly type: IdentifierType
   ) {}
 
-  /**
-   * Records that event `index` carries `value`. The identifier takes what the last event that carried it says: its
-   * operation, and for an add, its consent.
-   */
+  /** Records that event `index` carries `value`, saying `code` of it. */
   carry(value: string, index: number, code: number): void {
     let slot = this.slotOf.get(value)
     if (slot === undefined) {
       slot = this.values.length
       this.values.push(value)
-      this.ops.push(code)
       this.slotOf.set(value, slot)
-    } else {
-      this.ops.set(slot, code)
     }
     this.events.push(index)
     this.slots.push(slot)
+    this.codes.push(code)
   }
 }
 
@@ -195,6 +209,7 @@ export function planAmendments(events: readonly AudienceEvent[], options: PlanOp
     rejected.push({ index, reason, kind })
   }
 
+  let withdrawals = false
   for (let index = 0; index < events.length; index++) {
     const event = events[index]
     const operation = options.operations?.[index] ?? options.defaultOperation
@@ -224,7 +239,7 @@ export function planAmendments(events: readonly AudienceEvent[], options: PlanOp
     }
 
     // The consent gate is the last event's to decide, like the operation: an add without consent is carried too, so that
-    // it overrides an earlier add of the same user in the batch, and is decided once every event is read.
+    // it withdraws an earlier add of the same user in the batch, and is decided once every event is read (sentAs).
     const code = isAddWithoutConsent(event, operation) ? NO_CONSENT_ADD : OPERATION_CODE[operation]
     let sent = 0
     let problems = 0
@@ -257,14 +272,23 @@ export function planAmendments(events: readonly AudienceEvent[], options: PlanOp
       zeroedMadid = others.zeroedMadid
     }
 
+    if (code === NO_CONSENT_ADD && sent > 0) withdrawals = true
     if (sent === 0 && problems === 0) {
       if (code === NO_CONSENT_ADD) reject(index, NO_CONSENT, 'no-consent')
       else reject(index, zeroedMadid || event.ad_tracking_limited === true ? ZEROED_MADID : NO_IDENTIFIER)
     }
   }
 
+  if (withdrawals) withdrawEarlierAdds(inOrder, events.length)
   const chunks: AmendmentChunk[] = []
-  const withoutConsent = (index: number) => reject(index, NO_CONSENT, 'no-consent')
+  // An event that carried several identifiers withdrawn is refused once.
+  let refused: Uint8Array | undefined
+  const withoutConsent = (index: number) => {
+    refused ??= new Uint8Array(events.length)
+    if (refused[index] === 1) return
+    refused[index] = 1
+    reject(index, NO_CONSENT, 'no-consent')
+  }
   for (const groups of inOrder) {
     for (const group of [groups.email, groups.emailPlain, groups.madid, groups.identityLink, groups.gum]) {
       if (group) chunkGroup(group, maxPerChunk, chunks, withoutConsent)
@@ -352,9 +376,83 @@ function addOptional(
 }
 
 /**
- * Cuts a group into chunks of at most `max` identifiers, one run per operation, and hands each event its place. An
- * identifier whose last event adds it without consent is sent in no chunk: each event that carried it is passed to
- * `withoutConsent`.
+ * The consent gate per user, not per identifier: an add without consent withdraws the adds of every earlier event of
+ * its user in the batch, for its list, whatever identifiers they carried. A user is the identifiers that appear
+ * together in an event, joined through every event that shares one of them: events that share an identifier are one
+ * user's (an event goes to one list, so a user never spans lists). An add after the withdrawal gives consent again
+ * for what it carries. Runs only for a batch with an add without consent.
+ */
+function withdrawEarlierAdds(inOrder: readonly TargetGroups[], eventCount: number): void {
+  const groups: Group[] = []
+  for (const target of inOrder) {
+    for (const group of [target.email, target.emailPlain, target.madid, target.identityLink, target.gum]) {
+      if (group) groups.push(group)
+    }
+  }
+  const parent = new Int32Array(eventCount)
+  for (let index = 0; index < eventCount; index++) parent[index] = index
+  const userOf = (index: number): number => {
+    while (parent[index] !== index) index = parent[index] = parent[parent[index]]
+    return index
+  }
+  for (const group of groups) {
+    const firstCarrier = new Int32Array(group.values.length).fill(-1)
+    for (let k = 0; k < group.events.length; k++) {
+      const slot = group.slots.at(k)
+      const index = group.events.at(k)
+      if (firstCarrier[slot] === -1) firstCarrier[slot] = index
+      else parent[userOf(index)] = userOf(firstCarrier[slot])
+    }
+  }
+  const lastWithdrawal = new Int32Array(eventCount).fill(-1)
+  for (const group of groups) {
+    for (let k = 0; k < group.events.length; k++) {
+      if (group.codes.at(k) !== NO_CONSENT_ADD) continue
+      const user = userOf(group.events.at(k))
+      lastWithdrawal[user] = Math.max(lastWithdrawal[user], group.events.at(k))
+    }
+  }
+  for (const group of groups) {
+    for (let k = 0; k < group.events.length; k++) {
+      const index = group.events.at(k)
+      if (group.codes.at(k) === ADD && index < lastWithdrawal[userOf(index)]) group.codes.set(k, NO_CONSENT_ADD)
+    }
+  }
+}
+
+/** Beside an identifier's last code: some event of the batch removes it. */
+const REMOVED = 4
+const LAST_CODE = 3
+
+/**
+ * What the batch says of each identifier of a group, by slot: the code of the last event that carried it, and
+ * `REMOVED` when any event removes it.
+ */
+function lastCodes(group: Group): Int8Array {
+  const state = new Int8Array(group.values.length)
+  for (let k = 0; k < group.slots.length; k++) {
+    const slot = group.slots.at(k)
+    const code = group.codes.at(k)
+    state[slot] = (state[slot] & REMOVED) | code | (code === REMOVE ? REMOVED : 0)
+  }
+  return state
+}
+
+/**
+ * The operation sent for an identifier, or -1 for none. The last event decides; an add without consent decides only
+ * that the user is not added: it withdraws the adds before it and leaves a removal before it standing, so a user who
+ * exits and then enters without consent ends off the list, as both events want.
+ */
+function sentAs(state: number): number {
+  const last = state & LAST_CODE
+  if (last !== NO_CONSENT_ADD) return last
+  return state & REMOVED ? REMOVE : -1
+}
+
+/**
+ * Cuts a group into chunks of at most `max` identifiers, one run per operation, and hands each event its place: the
+ * events that carried an identifier report what is sent for it. An add without consent (its own or withdrawn by a
+ * later event of its user) is passed to `withoutConsent` instead when its identifier is not added.
  */
 function chunkGroup(
   group: Group,
@@ -363,13 +461,14 @@ function chunkGroup(
   withoutConsent: (index: number) => void
 ): void {
   const slotCount = group.values.length
+  const state = lastCodes(group)
   const chunkOf = new Int32Array(slotCount).fill(-1)
   const positionOf = new Int32Array(slotCount)
   for (const operation of ['add', 'remove'] as const) {
     const code = OPERATION_CODE[operation]
     let current: AmendmentChunk | undefined
     for (let slot = 0; slot < slotCount; slot++) {
-      if (group.ops.at(slot) !== code) continue
+      if (sentAs(state[slot]) !== code) continue
       if (!current || current.identifiers.length === max) {
         current = {
           target: group.target,
@@ -389,7 +488,8 @@ function chunkGroup(
   for (let k = 0; k < group.events.length; k++) {
     const slot = group.slots.at(k)
     const chunk = chunks[chunkOf[slot]]
-    if (chunk === undefined) {
+    // An add without consent speaks for an add that a later event gives consent to, never for a removal.
+    if (chunk === undefined || (chunk.operation === 'remove' && group.codes.at(k) === NO_CONSENT_ADD)) {
       withoutConsent(group.events.at(k))
       continue
     }

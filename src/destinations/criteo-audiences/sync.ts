@@ -16,6 +16,7 @@ import {
   Operation,
   planAmendments,
   Rejection,
+  rowOutsideSyncMode,
   targetKey
 } from './plan'
 import { CriteoClient, CriteoCredentials, settle, Settled, TokenSource } from './criteo/client'
@@ -56,6 +57,9 @@ export interface SyncOptions {
   gumCallerId?: number
   /** The token Segment holds and the batch, as actions-core runs it (see `TokenSource`); none: this worker's own. */
   tokens?: TokenSource
+  /** The mapping's sync mode, for Reverse ETL rows, and the event behind each payload: a row it does not act on says so. */
+  syncMode?: string
+  rows?: readonly unknown[]
 }
 
 export function assertAdvertiserId(advertiserId: string): void {
@@ -86,7 +90,10 @@ export async function syncEvents(
     gumCallerId: options.gumCallerId
   })
   const results = new BatchOutcomes(events.length)
-  for (const { index, reason, kind } of rejected) results.fail(index, rejectionError(reason, kind))
+  for (const { index, reason, kind } of rejected) {
+    const outsideSyncMode = kind === 'membership' ? rowOutsideMode(options, index) : undefined
+    results.fail(index, rejectionError(outsideSyncMode ?? reason, kind))
+  }
 
   if (chunks.length > 0) {
     const client = new CriteoClient(request, settings, options.tokens)
@@ -111,6 +118,21 @@ export async function syncEvents(
   return results
 }
 
+/**
+ * Why event `index` says neither entered nor exited, when it is a Reverse ETL row outside its mapping's sync mode:
+ * a track event that is no Engage computation (the two kinds actions-core reads membership from).
+ */
+function rowOutsideMode({ syncMode, rows }: SyncOptions, index: number): string | undefined {
+  if (syncMode === undefined) return undefined
+  const row = rows?.[index] as
+    | { type?: unknown; event?: unknown; context?: { personas?: { computation_class?: unknown } | null } | null }
+    | undefined
+  if (row?.type !== 'track') return undefined
+  const computation = row.context?.personas?.computation_class
+  if (computation === 'audience' || computation === 'journey_step') return undefined
+  return rowOutsideSyncMode(syncMode, row.event)
+}
+
 function rejectionError(reason: string, kind: Rejection['kind']): Error {
   if (kind === 'membership') return new InvalidAudienceMembershipError(reason)
   if (kind === 'no-consent') return new IntegrationError(reason, ErrorCodes.BAD_REQUEST, 400)
@@ -118,19 +140,26 @@ function rejectionError(reason: string, kind: Rejection['kind']): Error {
 }
 
 /**
- * Each event's parts as they come in: what was sent, the list that took it, and the error that matters most. Kept in
- * three arrays rather than an object per event, and turned into an `Outcome` one event at a time: at 200,000 events
- * an object per event, or every outcome at once, is memory the batch's peak pays for (BENCHMARKS.md, large batches).
+ * Each event's parts as they come in: what was sent, the identifier types Criteo took, the list that took them, and
+ * the error that matters most (with the type whose amendment it came from). Kept in arrays rather than an object per
+ * event, and turned into an `Outcome` one event at a time: at 200,000 events an object per event, or every outcome at
+ * once, is memory the batch's peak pays for (BENCHMARKS.md, large batches).
  */
 export class BatchOutcomes {
   private readonly sent: (SentIdentifiers | undefined)[]
   private readonly errors: (Error | undefined)[]
   private readonly bodies: ({ contactListId: string; operation: Operation } | undefined)[]
+  /** By event: one bit per identifier type (`IDENTIFIER_TYPES`' order) that Criteo took. */
+  private readonly taken: Uint8Array
+  /** By event: the `IDENTIFIER_TYPES` index of the amendment its error came from, or -1. */
+  private readonly errorTypes: Int8Array
 
   constructor(readonly length: number) {
     this.sent = new Array(length).fill(undefined)
     this.errors = new Array(length).fill(undefined)
     this.bodies = new Array(length).fill(undefined)
+    this.taken = new Uint8Array(length)
+    this.errorTypes = new Int8Array(length).fill(-1)
   }
 
   record(index: number, chunk: AmendmentChunk, identifier: string): void {
@@ -142,17 +171,22 @@ export class BatchOutcomes {
     else this.sent[index] = { list_id: chunk.target.id, [type]: identifier }
   }
 
-  succeed(index: number, body: { contactListId: string; operation: Operation }): void {
+  succeed(index: number, body: { contactListId: string; operation: Operation }, type: IdentifierType): void {
     this.bodies[index] ??= body
+    this.taken[index] |= 1 << IDENTIFIER_TYPES.indexOf(type)
   }
 
   /**
    * A retryable error outranks a permanent one: retrying resends the parts that went through, which is harmless. A
-   * token Segment must replace outranks both: actions-core then sends the whole batch again.
+   * token Segment must replace outranks both: actions-core then sends the whole batch again. `type` is the identifier
+   * type of the amendment that failed, when the failure is that amendment's alone.
    */
-  fail(index: number, error: Error): void {
+  fail(index: number, error: Error, type?: IdentifierType): void {
     const current = this.errors[index]
-    if (current === undefined || rank(error) > rank(current)) this.errors[index] = error
+    if (current === undefined || rank(error) > rank(current)) {
+      this.errors[index] = error
+      this.errorTypes[index] = type === undefined ? -1 : IDENTIFIER_TYPES.indexOf(type)
+    }
   }
 
   outcome(index: number): Outcome {
@@ -160,9 +194,16 @@ export class BatchOutcomes {
     const error = this.errors[index]
     const body = this.bodies[index]
     if (error !== undefined && body !== undefined && sent !== undefined && !isRetryable(error)) {
-      // Part of the event went through: say which, so nobody re-sends it by hand or believes it lost.
-      const synced = IDENTIFIER_TYPES.filter((type) => sent[type] !== undefined).join(', ')
-      return { ok: false, error: withNote(error, ` The event's other identifiers (${synced}) were synced.`), sent }
+      // Part of the event went through: say which, and which failed, so nobody re-sends it by hand or believes it lost.
+      const taken = this.taken[index]
+      const synced = IDENTIFIER_TYPES.filter((_, bit) => (taken & (1 << bit)) !== 0).join(', ')
+      const failed = IDENTIFIER_TYPES[this.errorTypes[index]]
+      const message = failed === undefined ? error.message : `The event's ${failed} was not synced: ${error.message}`
+      return {
+        ok: false,
+        error: withMessage(error, `${message} The event's other identifiers (${synced}) were synced.`),
+        sent
+      }
     }
     if (error !== undefined || body === undefined) {
       return { ok: false, error: error ?? new Error('This event was planned but never sent: a bug.'), sent }
@@ -176,11 +217,11 @@ function rank(error: Error): number {
   return isRetryable(error) ? 1 : 0
 }
 
-/** The same error, of the same kind and status, with a sentence added to its message. */
-function withNote(error: Error, note: string): Error {
-  if (error instanceof PayloadValidationError) return new PayloadValidationError(error.message + note)
+/** The same error, of the same kind and status, with another message. */
+function withMessage(error: Error, message: string): Error {
+  if (error instanceof PayloadValidationError) return new PayloadValidationError(message)
   const { status, errortype } = reportedStatus(error)
-  return new IntegrationError(error.message + note, errortype, status)
+  return new IntegrationError(message, errortype, status)
 }
 
 /** What Criteo's answer says of each identifier of an amendment: undefined when it was taken, else why not. */
@@ -204,15 +245,15 @@ async function sendChunk(
   try {
     accounted = await amendAndAccount(client, chunk, list.value, gumCallerId)
   } catch (error) {
-    for (const index of chunk.events) results.fail(index, error as Error)
+    for (const index of chunk.events) results.fail(index, error as Error, chunk.identifierType)
     return
   }
   const { contactListId, verdicts } = accounted
   const body = { contactListId, operation: chunk.operation }
   for (let k = 0; k < chunk.events.length; k++) {
     const verdict = verdicts?.[chunk.positions[k]]
-    if (verdict === undefined) results.succeed(chunk.events[k], body)
-    else results.fail(chunk.events[k], verdict)
+    if (verdict === undefined) results.succeed(chunk.events[k], body, chunk.identifierType)
+    else results.fail(chunk.events[k], verdict, chunk.identifierType)
   }
 }
 
@@ -221,7 +262,7 @@ async function sendChunk(
  * identifier was taken, the usual case, which then costs nothing per identifier. When Criteo's counts say some
  * identifiers were not taken without naming them all, the unaccounted ones are sent again in halves, within
  * `MAX_ACCOUNTING_REQUESTS` extra requests, until each half is accounted for: all taken, or none. Any left unresolved
- * then are reported as not confirmed, never as synced.
+ * then, or answered again without counts, are reported as not confirmed, never as synced.
  */
 async function amendAndAccount(
   client: CriteoClient,
@@ -241,12 +282,23 @@ async function amendAndAccount(
   const invalid = new PayloadValidationError(invalidInCriteo(chunk.operation))
   const unconfirmed = new PayloadValidationError(notConfirmedByCriteo(chunk.operation))
   // Records what an answer for `positions` says; returns the positions it leaves unresolved.
-  const settleFrom = (positions: readonly number[], { sampledInvalid, unaccounted, others }: Accounting): number[] => {
+  const settleFrom = (
+    positions: readonly number[],
+    { sampledInvalid, unaccounted, others, counted }: Accounting,
+    resent: boolean
+  ): number[] => {
     const rest = positions.filter((position) => {
       if (!sampledInvalid.has(chunk.identifiers[position])) return true
       verdicts[position] = invalid
       return false
     })
+    // Once counts have fallen short of what was sent, an answer without counts proves nothing of the identifiers sent
+    // again: they are not confirmed. Not sent again in smaller parts either: a Criteo that left out its counts once
+    // most likely leaves them out again, and each request spends the rate limit.
+    if (resent && !counted) {
+      for (const position of rest) verdicts[position] = unconfirmed
+      return []
+    }
     if (unaccounted === 0) return []
     if (unaccounted === others) {
       for (const position of rest) verdicts[position] = unconfirmed
@@ -258,7 +310,8 @@ async function amendAndAccount(
   const pending = [
     settleFrom(
       chunk.identifiers.map((_, position) => position),
-      accounting
+      accounting,
+      false
     )
   ]
   let requests = 0
@@ -274,7 +327,7 @@ async function amendAndAccount(
       requests++
       const identifiers = half.map((position) => chunk.identifiers[position])
       const answer = await settle(send(contactListId, identifiers))
-      if (answer.ok) pending.push(settleFrom(half, accountFor(identifiers, answer.value)))
+      if (answer.ok) pending.push(settleFrom(half, accountFor(identifiers, answer.value), true))
       else for (const position of half) verdicts[position] = answer.error
     }
   }
