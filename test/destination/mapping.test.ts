@@ -129,13 +129,13 @@ describe('the email', () => {
 })
 
 describe('the linked list', () => {
-  it("sends an event whose audience Engage linked to that list, and one without a link to its audience's list", async () => {
+  it("sends an event whose audience Engage linked to that list, and one of another audience without a link to its audience's list", async () => {
     const { scope, amendments } = criteoWith([{ id: '101', name: 'first_time_shopper' }])
     // The linked list is checked to be one of the advertiser's, with one search filtered by its id.
     searchById(scope, '555')
     acceptAmendments(scope, '555', amendments)
     acceptAmendments(scope, '101', amendments)
-    const linked = edited(audienceEvent({ email: 'ann@example.com', userId: 'ann' }), (e) => {
+    const linked = edited(audienceEvent({ email: 'ann@example.com', userId: 'ann', audience: 'vip' }), (e) => {
       e.context.personas.external_audience_id = '555'
     })
     const unlinked = audienceEvent({ email: 'bob@example.com', userId: 'bob' })
@@ -158,6 +158,31 @@ describe('the linked list', () => {
       },
       success('101', 'first_time_shopper', hash('bob@example.com'))
     ])
+  })
+
+  it('sends the events an audience sent before it was linked to the linked list too, when the batch shows the link: the last event of a user decides', async () => {
+    // No search by name: the batch shows that Engage linked the audience to list 555, the list named after it.
+    const scope = criteo()
+    tokenOk(scope)
+    searchById(scope, '555', [{ id: '555', name: 'first_time_shopper' }])
+    const amendments: Recorder = { bodies: [] }
+    acceptAmendments(scope, '555', amendments)
+    // Identify events, as Engage's "Send Identify" mode sends them: one action sees entries and exits alike.
+    const ann = (member: boolean) => identifyEvent({ email: 'ann@example.com', userId: 'ann', member })
+    const linked = edited(ann(true), (e) => {
+      e.context.personas.external_audience_id = '555'
+    })
+
+    const result = await runBatch([ann(true), ann(false), linked], { action: 'syncAudience' })
+
+    expect(scope.isDone()).toBe(true)
+    expect(amendments.bodies).toEqual([amendmentBody('add', [hash('ann@example.com')])])
+    const added = {
+      status: 200,
+      sent: { list_id: '555', email: hash('ann@example.com') },
+      body: { contactListId: '555', operation: 'add' }
+    }
+    expect(result).toEqual([added, added, added])
   })
 })
 

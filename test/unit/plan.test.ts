@@ -468,7 +468,7 @@ describe('choosing the list', () => {
       [
         { audience_key: 'a', list_id: ' 777 ', external_audience_id: '555', email: 'x@example.com' },
         { audience_key: 'a', external_audience_id: '555', email: 'y@example.com' },
-        { audience_key: 'a', email: 'z@example.com' },
+        { audience_key: 'b', email: 'z@example.com' },
         { list_id: '777', email: 'w@example.com' }
       ],
       ADD
@@ -476,6 +476,38 @@ describe('choosing the list', () => {
     expect(plan.chunks.map((c) => [c.target, c.events])).toEqual([
       [{ kind: 'chosen', id: '777' }, [0, 3]],
       [{ kind: 'engage', id: '555' }, [1]],
+      [{ kind: 'name', name: 'b' }, [2]]
+    ])
+  })
+
+  it('sends the events of an audience without its link to the list the batch shows it linked to, before or after the link', () => {
+    const plan = planAmendments(
+      [
+        { audience_key: 'a', email: 'x@example.com' },
+        { audience_key: 'a', external_audience_id: '555', email: 'y@example.com' },
+        { audience_key: 'a', email: 'z@example.com' },
+        { audience_key: 'b', email: 'w@example.com' }
+      ],
+      ADD
+    )
+    expect(plan.chunks.map((c) => [c.target, c.events])).toEqual([
+      [{ kind: 'engage', id: '555' }, [0, 1, 2]],
+      [{ kind: 'name', name: 'b' }, [3]]
+    ])
+  })
+
+  it('sends an audience by name when the batch links it to two lists: which one its unlinked events belong to is unknown', () => {
+    const plan = planAmendments(
+      [
+        { audience_key: 'a', external_audience_id: '555', email: 'x@example.com' },
+        { audience_key: 'a', external_audience_id: '666', email: 'y@example.com' },
+        { audience_key: 'a', email: 'z@example.com' }
+      ],
+      ADD
+    )
+    expect(plan.chunks.map((c) => [c.target, c.events])).toEqual([
+      [{ kind: 'engage', id: '555' }, [0]],
+      [{ kind: 'engage', id: '666' }, [1]],
       [{ kind: 'name', name: 'a' }, [2]]
     ])
   })

@@ -209,6 +209,7 @@ export function planAmendments(events: readonly AudienceEvent[], options: PlanOp
     rejected.push({ index, reason, kind })
   }
 
+  const linked = linkedLists(events)
   let withdrawals = false
   for (let index = 0; index < events.length; index++) {
     const event = events[index]
@@ -223,11 +224,14 @@ export function planAmendments(events: readonly AudienceEvent[], options: PlanOp
         ? byName.get(event.audience_key as string)
         : undefined
     if (groups === undefined) {
-      const target = targetOf(event)
+      let target = targetOf(event)
       if (typeof target === 'string') {
         reject(index, target)
         continue
       }
+      const name = target.kind === 'name' ? target.name : undefined
+      const link = name === undefined ? undefined : linked?.get(name)
+      if (typeof link === 'string') target = { kind: 'engage', id: link }
       const map = target.kind === 'name' ? byName : byId
       const key = target.kind === 'name' ? target.name : targetKey(target)
       groups = map.get(key)
@@ -236,6 +240,8 @@ export function planAmendments(events: readonly AudienceEvent[], options: PlanOp
         map.set(key, groups)
         inOrder.push(groups)
       }
+      // The audience's later events without the link find its list at once.
+      if (name !== undefined) byName.set(name, groups)
     }
 
     // The consent gate is the last event's to decide, like the operation: an add without consent is carried too, so that
@@ -341,6 +347,26 @@ function addOtherIdentifiers(
 /** One key per list target: the same list by name and by id stay apart, since only names are looked up. */
 export function targetKey(target: ListTarget): string {
   return target.kind === 'name' ? `name:${target.name}` : `${target.kind}:${target.id}`
+}
+
+/**
+ * The lists Engage linked to audiences, as this batch shows them: audience key → linked list id (null when the batch
+ * links the key to two lists). An audience's events sent before it was linked carry no link, and would go by name to
+ * the very list that was linked (`createAudience` links the list named after the key): they go to the linked id too,
+ * so that the last event of a user decides, and two amendments for one user never race to one list by two ways.
+ * Undefined for a batch with no link, the usual case, at the cost of one look at each event.
+ */
+function linkedLists(events: readonly AudienceEvent[]): Map<string, string | null> | undefined {
+  let linked: Map<string, string | null> | undefined
+  for (const event of events) {
+    if (isBlank(event.external_audience_id) || !isBlank(event.list_id) || !isBlank(event.saved_list_id)) continue
+    const target = targetOf(event)
+    if (typeof target === 'string' || target.kind !== 'engage' || !isUsableAudienceKey(event.audience_key)) continue
+    linked ??= new Map()
+    const known = linked.get(event.audience_key)
+    linked.set(event.audience_key, known === undefined || known === target.id ? target.id : null)
+  }
+  return linked
 }
 
 /** Where an event's users go, or why it names no list. */
