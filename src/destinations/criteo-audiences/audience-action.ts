@@ -6,7 +6,7 @@ import { listIdChoices } from './list-choices'
 import { listHook, ListHookInputs, ListHookOutputs, savedListIdOf } from './list-hook'
 import { gumCallerIdOf } from './identifiers'
 import type { AudienceEvent, Operation } from './plan'
-import { syncEvents, toMultiStatus } from './sync'
+import { SyncOptions, syncEvents, toMultiStatus } from './sync'
 import { audienceEventOf, audienceEventsOf, rawEventsOf, RuntimeInput } from './payload'
 
 /**
@@ -29,13 +29,11 @@ export function audienceAction(
     perform: async (request, data) => {
       const { settings, payload, audienceMembership, hookOutputs, auth } = data
       const event = audienceEventOf(payload, (data as RuntimeInput).rawData, savedListIdOf(hookOutputs))
+      const options = syncOptionsOf(operation, settings, auth, data.syncMode)
       const outcome = (
         await syncEvents(request, settings, [event], {
-          defaultOperation: operation,
+          ...options,
           membership: [audienceMembership],
-          gumCallerId: gumCallerIdOf(settings.gum_caller_id),
-          tokens: { held: auth?.accessToken, batch: settings },
-          syncMode: data.syncMode,
           rows: [(data as RuntimeInput).rawData]
         })
       ).outcome(0)
@@ -46,17 +44,32 @@ export function audienceAction(
       const { settings, audienceMembership, auth, syncMode } = data
       const events = batchEventsOf(data)
       const outcomes = await syncEvents(request, settings, events, {
-        defaultOperation: operation,
+        ...syncOptionsOf(operation, settings, auth, syncMode),
         membership: audienceMembership,
-        gumCallerId: gumCallerIdOf(settings.gum_caller_id),
-        tokens: { held: auth?.accessToken, batch: settings },
-        syncMode,
         // Only a warehouse mapping has a sync mode; its rows are found again as batchEventsOf found them (at no cost
         // when actions-core dropped no payload).
         rows: syncMode === undefined ? undefined : rawEventsOf(data as RuntimeInput, events.length)
       })
       return toMultiStatus(outcomes)
     }
+  }
+}
+
+/**
+ * What an event or a batch is synced with, besides its events: the action's own operation, the GUM caller id, the
+ * token Segment holds (and the batch it belongs to: see `TokenSource`) and the mapping's sync mode.
+ */
+function syncOptionsOf(
+  operation: Operation | undefined,
+  settings: Settings,
+  auth: { accessToken?: string } | undefined,
+  syncMode: SyncOptions['syncMode']
+) {
+  return {
+    defaultOperation: operation,
+    gumCallerId: gumCallerIdOf(settings.gum_caller_id),
+    tokens: { held: auth?.accessToken, batch: settings },
+    syncMode
   }
 }
 

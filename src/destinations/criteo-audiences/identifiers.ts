@@ -25,6 +25,16 @@ export const GUM_CALLER_ID_NOT_DIGITS =
 
 export const MISSING_AUDIENCE_KEY =
   'Missing audience key: this event names no Engage audience (properties.audience_key or context.personas.computation_key), and the mapping chooses no Criteo list.'
+/** A Criteo list id as this destination accepts one: digits only (the contract's segment ids are int32s as text). */
+export function isListId(id: string): boolean {
+  return /^\d+$/.test(id)
+}
+
+/** Why `name` cannot name a Criteo list, when it is too long for one; undefined when it is not. */
+export function listNameTooLong(name: string): string | undefined {
+  return name.length > MAX_LIST_NAME_LENGTH ? audienceKeyTooLong(name.length) : undefined
+}
+
 /** An audience key names a Criteo list, and list names have a length limit (`MAX_LIST_NAME_LENGTH`). */
 export function audienceKeyTooLong(length: number): string {
   return (

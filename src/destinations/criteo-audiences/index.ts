@@ -6,8 +6,13 @@ import removeUserFromAudience from './removeUserFromAudience'
 import syncAudience from './syncAudience'
 import { CriteoClient } from './criteo/client'
 import { assertAdvertiserId } from './sync'
-import { audienceKeyTooLong, GUM_CALLER_ID_NOT_DIGITS, isBadGumCallerId, isUsableAudienceKey } from './identifiers'
-import { MAX_LIST_NAME_LENGTH } from './limits'
+import {
+  GUM_CALLER_ID_NOT_DIGITS,
+  isBadGumCallerId,
+  isListId,
+  isUsableAudienceKey,
+  listNameTooLong
+} from './identifiers'
 
 /**
  * The token Segment keeps for these credentials, where actions-core passes no `auth`: `createAudience` and
@@ -28,8 +33,8 @@ function listNameFor(computationKey: unknown, audienceName: unknown): string {
       400
     )
   }
-  if (name.length > MAX_LIST_NAME_LENGTH)
-    throw new IntegrationError(audienceKeyTooLong(name.length), ErrorCodes.BAD_REQUEST, 400)
+  const tooLong = listNameTooLong(name)
+  if (tooLong !== undefined) throw new IntegrationError(tooLong, ErrorCodes.BAD_REQUEST, 400)
   return name
 }
 
@@ -157,7 +162,7 @@ const destination: AudienceDestinationDefinition<Settings> = {
     async getAudience(request, { settings, externalId }) {
       assertAdvertiserId(settings.advertiser_id)
       const id = String(externalId ?? '').trim()
-      if (!/^\d+$/.test(id)) {
+      if (!isListId(id)) {
         throw new IntegrationError(
           `Not a Criteo list id: "${id}". Reconnect the audience to this destination.`,
           ErrorCodes.BAD_REQUEST,

@@ -1,6 +1,7 @@
 import type { DynamicFieldResponse, RequestClient } from '@segment/actions-core'
 import { CriteoClient, CriteoCredentials } from './criteo/client'
 import { assertAdvertiserId } from './sync'
+import { isListId } from './identifiers'
 
 /**
  * The Criteo list drop-down: the advertiser's contact lists, by name and id. What the admin typed (the search text,
@@ -37,7 +38,7 @@ export async function listIdChoices(
         ? lists.filter((list) => list.name.toLowerCase().includes(needle))
         : lists
     if (query && matching.length === 0) {
-      const message = /^\d+$/.test(query)
+      const message = isListId(query)
         ? `Criteo list ${query} does not exist, or is not a contact list of advertiser ${settings.advertiser_id}.`
         : `No contact list of advertiser ${settings.advertiser_id} has "${query}" in its name.`
       return { choices: [], error: { code: 'NOT_FOUND', message } }

@@ -4,8 +4,7 @@ import type { Payload } from './addUserToAudience/generated-types'
 import { CriteoClient } from './criteo/client'
 import { listIdChoices } from './list-choices'
 import { assertAdvertiserId } from './sync'
-import { audienceKeyTooLong, isUsableAudienceKey } from './identifiers'
-import { MAX_LIST_NAME_LENGTH } from './limits'
+import { isUsableAudienceKey, listNameTooLong } from './identifiers'
 
 /** What the admin gives when saving a mapping: an existing list, or the name of one to create (or find). */
 export interface ListHookInputs {
@@ -78,8 +77,8 @@ export const listHook: ActionHookDefinition<Settings, Payload, unknown, ListHook
           }
         }
       }
-      if (name.length > MAX_LIST_NAME_LENGTH)
-        return { error: { code: 'BAD_REQUEST', message: audienceKeyTooLong(name.length) } }
+      const tooLong = listNameTooLong(name)
+      if (tooLong !== undefined) return { error: { code: 'BAD_REQUEST', message: tooLong } }
       const id = await client.listId(name)
       return { successMessage: `Connected to Criteo list "${name}" (${id}).`, savedData: { id, name } }
     } catch (error) {

@@ -1,9 +1,10 @@
-import { MAX_IDENTIFIERS_PER_AMENDMENT, MAX_LIST_NAME_LENGTH } from './limits'
+import { MAX_IDENTIFIERS_PER_AMENDMENT } from './limits'
 import {
-  audienceKeyTooLong,
   GUM_CALLER_ID_MISSING,
   isSha256Hex,
+  isListId,
   isUsableAudienceKey,
+  listNameTooLong,
   MISSING_AUDIENCE_KEY,
   MISSING_EMAIL,
   NO_IDENTIFIER,
@@ -379,11 +380,10 @@ function targetOf(event: AudienceEvent): ListTarget | string {
   ] as const) {
     if (value === undefined || value === null || String(value).trim() === '') continue
     const id = String(value).trim()
-    return /^\d+$/.test(id) ? { kind, id } : NOT_A_LIST_ID
+    return isListId(id) ? { kind, id } : NOT_A_LIST_ID
   }
   if (!isUsableAudienceKey(event.audience_key)) return MISSING_AUDIENCE_KEY
-  if (event.audience_key.length > MAX_LIST_NAME_LENGTH) return audienceKeyTooLong(event.audience_key.length)
-  return { kind: 'name', name: event.audience_key }
+  return listNameTooLong(event.audience_key) ?? { kind: 'name', name: event.audience_key }
 }
 
 /** Adds a prepared non-email identifier to its group: 'sent', 'absent', or the reason it was refused. */
