@@ -7,6 +7,8 @@ import { runCli } from '../../src/cli/main'
 import { SANDBOX_SETTINGS } from '../../src/cli/sandbox-target'
 import { sandboxPerTest } from '../sandbox-session'
 import { capturedStreams } from './streams'
+import { prepareEmail } from '../../src/destinations/criteo-audiences/identifiers'
+import type { SegmentEvent } from '@segment/actions-core'
 
 const dir = mkdtempSync(join(tmpdir(), 'criteo-cli-'))
 let files = 0
@@ -17,6 +19,12 @@ function ndjson(lines: unknown[], prefix = ''): string {
   return file
 }
 const vip = (user: string, entered: boolean, email: unknown, n = 1) => engageEvent(user, 'vip', entered, email, n)
+const vipEvent = (entered: boolean, n: number) => vip('u1', entered, 'ann@example.com', n)
+/** `event`, for the list Engage linked to the audience "vip" (100001). */
+function linkedToVip(event: SegmentEvent): SegmentEvent {
+  ;(event.context?.personas as Record<string, unknown>).external_audience_id = '100001'
+  return event
+}
 const LIVE_ENV = {
   CRITEO_CLIENT_ID: SANDBOX_SETTINGS.client_id,
   CRITEO_CLIENT_SECRET: SANDBOX_SETTINGS.client_secret,
@@ -223,6 +231,36 @@ describe('npm start against the sandbox', () => {
     )
     expect(text.out).toContain('1 events were NOT synced (see errors above).')
   })
+
+  it.each([
+    [
+      'entered and exited by name, then entered by the linked id: in the list',
+      [vipEvent(true, 1), vipEvent(false, 2), linkedToVip(vipEvent(true, 3))],
+      true
+    ],
+    [
+      'entered by name, then exited by the linked id: not in the list',
+      [vipEvent(true, 1), linkedToVip(vipEvent(false, 2))],
+      false
+    ]
+  ])(
+    'keeps the order of a user reached by name and by the list Engage linked to the audience (%s)',
+    async (_, events, member) => {
+      // The list "vip" exists, and Engage linked the audience to it: the events after the link carry its id.
+      const stateFile = join(dir, `linked-${++files}.json`)
+      const list = { id: '100001', advertiserId: SANDBOX_SETTINGS.advertiser_id, name: 'vip', description: 'vip' }
+      const snapshot = { nextListId: 100002, lists: [{ ...list, createdAt: 0, updatedAt: 0, members: {} }] }
+      writeFileSync(stateFile, JSON.stringify({ format: 'criteo-sandbox-state/1', ...snapshot }), { mode: 0o600 })
+      await session.restart({ stateFile })
+
+      const { code, out } = await run(['--live', '--input', ndjson(events), '--json'], LIVE_ENV)
+
+      expect(code).toBe(0)
+      expect(JSON.parse(out).audiences[0]).toMatchObject({ audience: 'vip', synced: events.length, listId: '100001' })
+      const ann = prepareEmail('ann@example.com', true)
+      expect(session.sandbox.members('100001', 'email')).toEqual(member && ann.ok ? [ann.value] : [])
+    }
+  )
 
   it('--live names the host of CRITEO_API_URL in its header when it syncs', async () => {
     const file = ndjson([vip('u1', true, 'ann@example.com'), { type: 'track', event: 'Order Completed' }])
