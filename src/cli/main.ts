@@ -226,7 +226,8 @@ function checkWritableFile(option: string, path: string): void {
 /** Why a file or stream held nothing to sync, in words that say what was found instead. */
 function nothingToSync(source: string, read: ReadEvents, ignored: number, unreadable: number): string {
   if (read.lines === 0) return `No events to sync: ${source} is empty.`
-  if (read.jsonArray && read.events.length === 0) {
+  // Whatever else parses: an array written one element a line has its last element alone parse as a line.
+  if (read.jsonArray) {
     return (
       `No events to sync: ${source} holds a JSON array, but --input takes one JSON event per line (NDJSON). ` +
       `Convert it first, for example: jq -c '.[]' ${source === 'standard input' ? 'FILE' : source} > events.ndjson`
@@ -283,7 +284,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     events = read.events
     skippedLines = read.badLines.length
     const { routed, ignored, unreadable } = routeStream(events)
-    if (routed.length === 0) {
+    if (routed.length === 0 || read.jsonArray) {
       io.stderr.write(`${nothingToSync(source, read, ignored, unreadable)}\n`)
       return 1
     }

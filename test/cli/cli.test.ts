@@ -147,6 +147,18 @@ describe('nothing to sync is not a success: exit 1, saying what was found', () =
         `No events to sync: ${f} holds a JSON array, but --input takes one JSON event per line (NDJSON). Convert it first, for example: jq -c '.[]' ${f} > events.ndjson`
     ],
     [
+      'a JSON array written one element a line, whose last element alone parses as a line',
+      [
+        '[',
+        `${JSON.stringify(vip('u1', true, 'ann@example.com', 1))},`,
+        `${JSON.stringify(vip('u2', true, 'bob@example.com', 2))},`,
+        JSON.stringify(vip('u3', true, 'chloe@example.com', 3)),
+        ']'
+      ],
+      (f: string) =>
+        `No events to sync: ${f} holds a JSON array, but --input takes one JSON event per line (NDJSON). Convert it first, for example: jq -c '.[]' ${f} > events.ndjson`
+    ],
+    [
       'events that are not audience entries or exits',
       [
         { type: 'track', event: 'Order Completed' },
