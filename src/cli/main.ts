@@ -56,7 +56,7 @@ export interface CliIo {
 /** The command line itself is wrong: said in one line, followed by the usage text. */
 class UsageError extends Error {}
 /** The command line is fine, but what it names is not (a file, a folder, the environment): said in one line. */
-class SetupError extends Error {}
+export class SetupError extends Error {}
 
 const NUMBER_OPTIONS = ['batch-size', 'concurrency', 'max-attempts', 'entered', 'exited', 'seed', 'faults', 'variants']
 
@@ -206,20 +206,51 @@ function checkReadableFile(option: string, path: string): void {
   }
 }
 
-/** A file the command will write: its folder exists, and the path is not a folder itself. */
-function checkWritableFile(option: string, path: string): void {
+/** Why a write would be refused, in words, from the error code of an access check. */
+function refusal(error: unknown): string {
+  const code = errorCode(error)
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied'
+  if (code === 'EROFS') return 'a read-only file system'
+  return code ?? (error as Error).message
+}
+
+/**
+ * A file the command will write: its folder exists and may be written to (the sandbox saves its state through a new
+ * file in it), and the path, if it exists, is a file that may be written. Checked before any work, so that a run,
+ * `--live` included, never syncs and then fails to save what it did. `access` is fs.accessSync but in tests: as root,
+ * every access check passes.
+ */
+export function checkWritableFile(
+  option: string,
+  path: string,
+  access: (path: string, mode: number) => void = accessSync
+): void {
   const folder = dirname(resolve(path))
-  let isFolder = false
+  let isFolder: boolean | undefined
   try {
     isFolder = statSync(folder).isDirectory()
   } catch {
     // Reported below: a folder that cannot be looked at is as good as missing.
   }
-  if (!isFolder) throw new SetupError(`${option} ${path}: its folder ${folder} does not exist.`)
+  if (isFolder === undefined) throw new SetupError(`${option} ${path}: its folder ${folder} does not exist.`)
+  if (!isFolder) throw new SetupError(`${option} ${path}: ${folder} is a file, not a folder.`)
+  let exists = false
   try {
     if (statSync(path).isDirectory()) throw new SetupError(`${option} ${path} is a folder, not a file.`)
+    exists = true
   } catch (error) {
     if (error instanceof SetupError) throw error
+  }
+  try {
+    access(folder, constants.W_OK)
+  } catch (error) {
+    throw new SetupError(`${option} ${path}: its folder ${folder} cannot be written to (${refusal(error)}).`)
+  }
+  if (!exists) return
+  try {
+    access(path, constants.W_OK)
+  } catch (error) {
+    throw new SetupError(`${option} ${path} cannot be written to (${refusal(error)}).`)
   }
 }
 

@@ -1,9 +1,9 @@
-import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'fs'
+import { chmodSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'fs'
 import { tmpdir } from 'os'
 import { join } from 'path'
 import { PassThrough } from 'stream'
 import { engageEvent } from '../../src/cli/generate'
-import { runCli } from '../../src/cli/main'
+import { checkWritableFile, runCli, SetupError } from '../../src/cli/main'
 import { SANDBOX_SETTINGS } from '../../src/cli/sandbox-target'
 import { sandboxPerTest } from '../sandbox-session'
 import { capturedStreams } from './streams'
@@ -78,6 +78,63 @@ describe('usage errors: exit 2 before any work, one line naming the problem', ()
     const { code, err } = await run(['--input', file])
     expect(code).toBe(2)
     expect(err).toBe(`--input ${file} cannot be read: permission denied.\n`)
+  })
+
+  it.each([['--report'], ['--sandbox-state']])(
+    '%s under a file, not a folder: exit 2 before any work, --live included',
+    async (option) => {
+      const file = ndjson([vip('u1', true, 'ann@example.com')])
+      const under = join(file, 'out.json')
+      const { code, out, err } = await run(['--live', '--input', file, option, under], LIVE_ENV)
+      expect([code, out, err]).toEqual([2, '', `${option} ${under}: ${file} is a file, not a folder.\n`])
+    }
+  )
+
+  describe('a --report or --sandbox-state that cannot be written: said before any work', () => {
+    // Tests run as root, for whom every access check passes: the check is given an access function that refuses.
+    const refusing = (refused: string, code: string) => (path: string, mode: number) => {
+      expect(mode).toBe(constants.W_OK)
+      if (path === refused) throw Object.assign(new Error(`${code}: refused`), { code })
+    }
+
+    it.each([
+      ['EACCES', 'permission denied'],
+      ['EROFS', 'a read-only file system']
+    ])('a folder it may not write to (%s)', (code, words) => {
+      const file = join(dir, 'new-report.json')
+      expect(() => checkWritableFile('--report', file, refusing(dir, code))).toThrow(
+        new SetupError(`--report ${file}: its folder ${dir} cannot be written to (${words}).`)
+      )
+    })
+
+    it('an existing file it may not write to', () => {
+      const file = ndjson([])
+      expect(() => checkWritableFile('--sandbox-state', file, refusing(file, 'EACCES'))).toThrow(
+        new SetupError(`--sandbox-state ${file} cannot be written to (permission denied).`)
+      )
+    })
+
+    it('a folder and a file it may write to: nothing to say', () => {
+      const checked: string[] = []
+      const file = ndjson([])
+      checkWritableFile('--report', file, (path) => checked.push(path))
+      checkWritableFile('--report', join(dir, 'not-yet.json'), (path) => checked.push(path))
+      expect(checked).toEqual([dir, file, dir])
+    })
+
+    const unwritable = process.getuid?.() === 0 ? it.skip : it
+    // root writes anywhere, so this runs only as another user.
+    unwritable('through the command, with the real access check', async () => {
+      const folder = join(dir, 'read-only')
+      mkdirSync(folder, { mode: 0o500 })
+      const report = join(folder, 'report.json')
+      const { code, out, err } = await run(['--report', report])
+      expect([code, out, err]).toEqual([
+        2,
+        '',
+        `--report ${report}: its folder ${folder} cannot be written to (permission denied).\n`
+      ])
+    })
   })
 
   it.each([
