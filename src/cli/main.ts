@@ -16,6 +16,7 @@ import { Progress } from './progress'
 import { formatPlan, formatReport, Report, syncSucceeded } from './report'
 import { routeStream } from './routes'
 import { Credentials, RUN_DEFAULTS, runSync } from './runner'
+import type { SyncResult } from './runner'
 
 /** The usage text, naming the command as it was started: `npm start --` in this repo, else the installed bin. */
 export function usage(env: NodeJS.ProcessEnv): string {
@@ -276,6 +277,37 @@ function nothingToSync(source: string, read: ReadEvents, ignored: number, unread
   return `No audience events to sync in ${source}: of its ${read.events.length.toLocaleString('en-US')} events, ${found.join(', and ')}.`
 }
 
+/**
+ * The list of each audience that was synced but whose events did not name it: events synced only in part to a list
+ * by name (a bad email beside a synced madid) say which identifiers went, not the list's id. Such a list is named
+ * after its audience; one search finds them all. Without it, the report shows no list and no size.
+ */
+async function findListsByName(client: CriteoClient, audiences: SyncResult['audiences']): Promise<void> {
+  const names = new Set(audiences.filter((a) => a.listId === undefined && a.synced > 0).map((a) => a.audience))
+  if (names.size === 0) return
+  const found = await client.searchNames(names).catch(() => undefined)
+  for (const audience of audiences) audience.listId ??= found?.get(audience.audience)?.id
+}
+
+/** Attempts at reading a list's size: the report's last request, so a failure is retried, not shown as nothing. */
+export const STATISTICS_ATTEMPTS = 3
+
+/** How many identifiers a list holds, or why that could not be read after `STATISTICS_ATTEMPTS` attempts. */
+async function listSize(client: CriteoClient, listId: string, backoffMs = 250): Promise<number | string> {
+  let reason = ''
+  for (let attempt = 1; attempt <= STATISTICS_ATTEMPTS; attempt++) {
+    try {
+      const { numberOfIdentifiers } = await client.listStatistics(listId)
+      if (typeof numberOfIdentifiers === 'number') return numberOfIdentifiers
+      reason = 'Criteo gave no count'
+    } catch (error) {
+      reason = (error as Error).message
+    }
+    if (attempt < STATISTICS_ATTEMPTS) await new Promise((wake) => setTimeout(wake, backoffMs * 2 ** (attempt - 1)))
+  }
+  return `${reason} (${STATISTICS_ATTEMPTS} attempts)`
+}
+
 /** Runs the command; resolves to its exit code: 0 when every event with a valid identifier was synced. */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const env = io.env ?? process.env
@@ -375,18 +407,19 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       onProgress: (state) => progress.update(state)
     }).finally(() => progress.finish())
     const client = new CriteoClient(createRequestClient(), settings)
+    await findListsByName(client, result.audiences)
     const listSizes: Record<string, number | null> = {}
+    const listSizeErrors: Record<string, string> = {}
     for (const audience of result.audiences) {
       if (!audience.listId) continue
-      listSizes[audience.audience] = await client
-        .listStatistics(audience.listId)
-        .then((stats) => stats.numberOfIdentifiers ?? null)
-        .catch(() => null)
+      const size = await listSize(client, audience.listId)
+      listSizes[audience.audience] = typeof size === 'number' ? size : null
+      if (typeof size === 'string') listSizeErrors[audience.audience] = size
     }
     // Counted after the statistics calls, so that they are among the requests.
     const requests = sandbox?.requestCounts()
     const ok = syncSucceeded(result)
-    const report: Report = { ...result, target, skippedLines, requests, listSizes, ok }
+    const report: Report = { ...result, target, skippedLines, requests, listSizes, listSizeErrors, ok }
     output(report, formatReport(report))
     return ok ? 0 : 1
   } finally {

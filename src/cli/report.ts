@@ -13,6 +13,8 @@ export interface Report extends SyncResult {
   requests?: Record<string, number>
   /** Identifiers in each audience's list after the sync, as the target's statistics endpoint reports them. */
   listSizes: Record<string, number | null>
+  /** Why the size of an audience's list could not be read (its `listSizes` is then null). */
+  listSizeErrors?: Record<string, string>
   ok: boolean
 }
 
@@ -67,9 +69,11 @@ export function formatReport(report: Report): string {
     n(a.notSynced.invalid),
     n(a.errored),
     a.listId ?? '-',
-    report.listSizes[a.audience] === undefined || report.listSizes[a.audience] === null
-      ? '-'
-      : n(report.listSizes[a.audience] as number)
+    typeof report.listSizes[a.audience] === 'number'
+      ? n(report.listSizes[a.audience] as number)
+      : report.listSizeErrors?.[a.audience] !== undefined
+        ? '?'
+        : '-'
   ])
   const parts = [
     header(report),
@@ -90,6 +94,14 @@ export function formatReport(report: Report): string {
       rows
     )
   ]
+  const unread = Object.entries(report.listSizeErrors ?? {})
+  if (unread.length > 0) {
+    parts.push('')
+    for (const [audience, reason] of unread) {
+      const id = report.audiences.find((a) => a.audience === audience)?.listId
+      parts.push(`The size of list ${id} (${audience}) could not be read (list size ?): ${reason}`)
+    }
+  }
   if (report.requests) {
     const kinds = Object.entries(report.requests).filter(([, count]) => count > 0)
     parts.push('', `Requests to Criteo: ${kinds.map(([kind, count]) => `${kind} ${n(count)}`).join(', ') || 'none'}`)

@@ -67,6 +67,7 @@ export interface AudienceTally {
   notSynced: { missingIdentifier: number; malformedEmail: number; invalid: number }
   /** Events that failed for any other reason, after every retry. */
   errored: number
+  /** The list its events were written to, as an event synced wholly or in part names it. */
   listId?: string
 }
 
@@ -106,6 +107,8 @@ export interface EventResult {
   status: number
   errortype?: string
   errormessage?: string
+  /** What the destination sent for the event: the list by id (`list_id`) or by name (`audience_key`), and its identifiers. */
+  sent?: Record<string, unknown>
   body?: Record<string, unknown>
 }
 
@@ -277,10 +280,12 @@ export async function runSync(options: SyncOptions): Promise<SyncResult> {
     const tally = tallyOf(event.audience)
     if (event.operation === 'add') tally.entered++
     else tally.exited++
-    const listId = result.body?.contactListId
+    const columns = columnsOf(result)
+    // A 200 names the list in its body; an event synced only in part names it only when sent by id.
+    const listId = result.body?.contactListId ?? (columns.includes('synced') ? result.sent?.list_id : undefined)
     if (typeof listId === 'string') tally.listId = listId
     const message = result.errormessage ?? `HTTP ${result.status}`
-    for (const column of columnsOf(result)) {
+    for (const column of columns) {
       if (column === 'synced' || column === 'errored') tally[column]++
       else tally.notSynced[column]++
       if (column === 'errored') errors[message] = (errors[message] ?? 0) + 1

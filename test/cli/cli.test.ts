@@ -277,6 +277,37 @@ describe('npm start against the sandbox', () => {
     expect(out).toContain('Every event with a valid identifier was synced.')
   })
 
+  it('shows the list and its size when its only events were synced in part (a bad email beside a synced madid)', async () => {
+    const both = vip('u1', true, 'not-an-email')
+    ;(both.context as Record<string, unknown>).device = { advertisingId: 'aaaaaaaa-1111-2222-3333-444444444444' }
+    const { code, out } = await run(['--input', ndjson([both])])
+    expect(code).toBe(0)
+    // vip: 1 entered, 1 synced, 1 bad email; list 100001 holds 1 identifier.
+    expect(out).toMatch(/^vip\s+1\s+0\s+1\s+0\s+1\s+0\s+0\s+100001\s+1$/m)
+  })
+
+  it.each([
+    ['fails twice: read on the third attempt', 2, /^vip\s+1\s+0\s+1\s+0\s+0\s+0\s+0\s+100001\s+1$/m],
+    ['fails every time: the report says so', 3, /^vip\s+1\s+0\s+1\s+0\s+0\s+0\s+0\s+100001\s+\?$/m]
+  ])('retries the statistics call that reads a list size; when it %s', async (_, times, row) => {
+    await session.restart({ faults: { script: [{ kind: 'http503', endpoint: 'statistics', times }] } })
+    const file = ndjson([vip('u1', true, 'ann@example.com')])
+    const { code, out } = await run(['--live', '--input', file], LIVE_ENV)
+    expect(code).toBe(0)
+    expect(out).toMatch(row)
+    expect(session.sandbox.requestCounts().statistics).toBe(3)
+    const unread = out.split('\n').filter((line) => line.startsWith('The size of list'))
+    expect(unread).toEqual(
+      times < 3
+        ? []
+        : [
+            expect.stringMatching(
+              /^The size of list 100001 \(vip\) could not be read \(list size \?\): Reading the size of Criteo list 100001 .*503.* \(3 attempts\)$/
+            )
+          ]
+    )
+  })
+
   it('names the host it used, and says "Synced" only when something was; a retry given up on does not promise one', async () => {
     await session.restart({ faults: { rate: 1, kinds: ['http503'] } })
     const file = ndjson([vip('u1', true, 'ann@example.com')])
