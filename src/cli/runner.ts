@@ -2,6 +2,7 @@ import { Destination } from '@segment/actions-core'
 import type { SegmentEvent } from '@segment/actions-core'
 import definition from '../destinations/criteo-audiences'
 import { lastRateLimit } from '../destinations/criteo-audiences/criteo/client'
+import { segmentRetries } from '../destinations/criteo-audiences/criteo/errors'
 import { NO_IDENTIFIER, NOT_AN_EMAIL } from '../destinations/criteo-audiences/identifiers'
 import { NO_CONSENT } from '../destinations/criteo-audiences/plan'
 import { DEFAULT_BATCH_SIZE } from '../destinations/criteo-audiences/limits'
@@ -98,10 +99,8 @@ export interface SyncResult {
   durationMs: number
 }
 
-/** Statuses Segment retries: 408, 423, 429 and 5xx except 501. */
-export function isRetryable(status: number): boolean {
-  return status === 408 || status === 423 || status === 429 || (status >= 500 && status !== 501)
-}
+/** Statuses the runner retries: those Segment retries (`segmentRetries`, with its source), so a run does what Segment would. */
+export const isRetryable: (status: number) => boolean = segmentRetries
 
 export interface EventResult {
   status: number
