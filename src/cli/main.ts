@@ -65,18 +65,19 @@ const NUMBER_OPTIONS = ['batch-size', 'concurrency', 'max-attempts', 'entered', 
  * `--batch-size -5` as `--batch-size=-5`: parseArgs takes a value starting with a dash for an option of its own, and
  * its complaint would not say what is wrong with the number.
  */
-function joinNegativeNumbers(argv: string[]): string[] {
+export function joinNegativeNumbers(argv: string[], numberOptions: readonly string[] = NUMBER_OPTIONS): string[] {
   const joined: string[] = []
   for (let i = 0; i < argv.length; i++) {
     const name = argv[i].replace(/^--/, '')
-    if (argv[i].startsWith('--') && NUMBER_OPTIONS.includes(name) && /^-\d/.test(argv[i + 1] ?? '')) {
+    if (argv[i].startsWith('--') && numberOptions.includes(name) && /^-\d/.test(argv[i + 1] ?? '')) {
       joined.push(`${argv[i]}=${argv[++i]}`)
     } else joined.push(argv[i])
   }
   return joined
 }
 
-function wholeNumber(name: string, value: string | undefined, fallback: number, min: number): number {
+/** A whole number option of at least `min`, or the usage error that says what is wrong with it. */
+export function wholeNumber(name: string, value: string | undefined, fallback: number, min: number): number {
   if (value === undefined) return fallback
   const parsed = value.trim() === '' ? NaN : Number(value)
   if (!Number.isInteger(parsed) || parsed < min) {
