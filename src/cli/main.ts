@@ -9,6 +9,7 @@ import { pointDestinationAt, SANDBOX_SETTINGS } from './sandbox-target'
 import type { Sandbox } from '../sandbox'
 import { CriteoClient } from '../destinations/criteo-audiences/criteo/client'
 import { criteoApiUrl } from '../destinations/criteo-audiences/versioning-info'
+import { MAX_IDENTIFIERS_PER_AMENDMENT as MAX_BATCH_SIZE } from '../destinations/criteo-audiences/limits'
 import { generateEngageStream } from './generate'
 import { readEvents, ReadEvents } from './input'
 import { planSync } from './dry-run'
@@ -32,14 +33,16 @@ Options:
   --dry-run           show what would be sent (counts per audience and operation), send nothing
   --json              print the report as JSON
   --report FILE       also write the report as JSON to FILE (what to use in a pipe: npm prints its own lines first)
-  --batch-size N      events per batch (default ${RUN_DEFAULTS.batchSize})
+  --batch-size N      events per batch, at most ${MAX_BATCH_SIZE.toLocaleString('en-US')} (default ${RUN_DEFAULTS.batchSize})
   --concurrency N     batches in flight at once (default ${RUN_DEFAULTS.concurrency})
   --max-attempts N    attempts per event for retryable failures (default ${RUN_DEFAULTS.maxAttempts})
   --entered N         generated "Audience Entered" events (default 30000)
   --exited N          generated "Audience Exited" events, at most --entered (default 3000)
   --seed N            seed of the generated stream, 0 or more (default 42)
   --identify          generate entries and exits as Identify events (audiences set to "Send Identify") instead
-  --sandbox-state F   keep the sandbox's lists in this JSON file, so a second run sees the first run's lists
+                      (--entered, --exited, --seed and --identify shape the generated stream: not with --input)
+  --sandbox-state F   keep the sandbox's lists in this JSON file, so a second run sees the first run's lists (not
+                      with --live)
   --faults RATE       make the sandbox fail this share of requests (0 to 1): 5xx, 429 bursts, resets, revoked tokens
   --variants [RATE]   make the sandbox answer as variously as Criteo's contract allows, each kind at this share
                       (default ${DEFAULT_VARIANT_RATE}): warnings, nulls, names reported taken, read-only lists
@@ -77,11 +80,19 @@ export function joinNegativeNumbers(argv: string[], numberOptions: readonly stri
 }
 
 /** A whole number option of at least `min`, or the usage error that says what is wrong with it. */
-export function wholeNumber(name: string, value: string | undefined, fallback: number, min: number): number {
+export function wholeNumber(
+  name: string,
+  value: string | undefined,
+  fallback: number,
+  min: number,
+  max = Infinity
+): number {
   if (value === undefined) return fallback
   const parsed = value.trim() === '' ? NaN : Number(value)
-  if (!Number.isInteger(parsed) || parsed < min) {
-    throw new UsageError(`--${name} must be a whole number${min === 0 ? '' : ` of ${min} or more`}, not "${value}".`)
+  if (!Number.isInteger(parsed) || parsed < min || parsed > max) {
+    const range =
+      max < Infinity ? ` from ${min} to ${max.toLocaleString('en-US')}` : min === 0 ? '' : ` of ${min} or more`
+    throw new UsageError(`--${name} must be a whole number${range}, not "${value}".`)
   }
   return parsed
 }
@@ -129,7 +140,8 @@ function parse(argv: string[]) {
     json: values.json,
     report: values.report,
     help: values.help,
-    batchSize: wholeNumber('batch-size', values['batch-size'], RUN_DEFAULTS.batchSize, 1),
+    // The destination's own Batch size field goes no higher: a batch Segment would never send.
+    batchSize: wholeNumber('batch-size', values['batch-size'], RUN_DEFAULTS.batchSize, 1, MAX_BATCH_SIZE),
     concurrency: wholeNumber('concurrency', values.concurrency, RUN_DEFAULTS.concurrency, 1),
     maxAttempts: wholeNumber('max-attempts', values['max-attempts'], RUN_DEFAULTS.maxAttempts, 1),
     entered: wholeNumber('entered', values.entered, 30_000, 1),
@@ -140,17 +152,25 @@ function parse(argv: string[]) {
     faultRate: faultRate(values.faults),
     variantRate: variantRate(values.variants)
   }
-  if (options.exited > options.entered) {
-    throw new UsageError(
-      `--exited (${options.exited}) cannot be more than --entered (${options.entered}): each exit is of a user who entered.`
-    )
-  }
   if (options.live && options.faultRate > 0)
     throw new UsageError('--faults applies to the sandbox only, not to --live.')
   if (options.live && options.variantRate !== undefined)
     throw new UsageError('--variants applies to the sandbox only, not to --live.')
-  if (options.identify && options.input !== undefined) {
-    throw new UsageError('--identify shapes the generated stream; events read with --input are synced as they are.')
+  if (options.live && options.sandboxState !== undefined)
+    throw new UsageError('--sandbox-state applies to the sandbox only, not to --live.')
+  if (options.input !== undefined) {
+    const generatorOnly = (['identify', 'entered', 'exited', 'seed'] as const).find(
+      (name) => values[name] !== undefined && values[name] !== false
+    )
+    if (generatorOnly) {
+      throw new UsageError(
+        `--${generatorOnly} shapes the generated stream; events read with --input are synced as they are.`
+      )
+    }
+  } else if (options.exited > options.entered) {
+    throw new UsageError(
+      `--exited (${options.exited}) cannot be more than --entered (${options.entered}): each exit is of a user who entered.`
+    )
   }
   if (options.live && options.input === undefined) {
     throw new UsageError(

@@ -80,15 +80,15 @@ describe('usage errors: exit 2 before any work, one line naming the problem', ()
     expect(err).toBe(`--input ${file} cannot be read: permission denied.\n`)
   })
 
-  it.each([['--report'], ['--sandbox-state']])(
-    '%s under a file, not a folder: exit 2 before any work, --live included',
-    async (option) => {
-      const file = ndjson([vip('u1', true, 'ann@example.com')])
-      const under = join(file, 'out.json')
-      const { code, out, err } = await run(['--live', '--input', file, option, under], LIVE_ENV)
-      expect([code, out, err]).toEqual([2, '', `${option} ${under}: ${file} is a file, not a folder.\n`])
-    }
-  )
+  it.each([
+    ['--report', ['--live']],
+    ['--sandbox-state', []]
+  ])('%s under a file, not a folder: exit 2 before any work', async (option, live) => {
+    const file = ndjson([vip('u1', true, 'ann@example.com')])
+    const under = join(file, 'out.json')
+    const { code, out, err } = await run([...live, '--input', file, option, under], LIVE_ENV)
+    expect([code, out, err]).toEqual([2, '', `${option} ${under}: ${file} is a file, not a folder.\n`])
+  })
 
   describe('a --report or --sandbox-state that cannot be written: said before any work', () => {
     // Tests run as root, for whom every access check passes: the check is given an access function that refuses.
@@ -140,11 +140,30 @@ describe('usage errors: exit 2 before any work, one line naming the problem', ()
   it.each([
     [['--faults', ''], '--faults takes a share of requests from 0 to 1, not "".'],
     [['--faults', '1.5'], '--faults takes a share of requests from 0 to 1, not "1.5".'],
-    [['--batch-size', '-5'], '--batch-size must be a whole number of 1 or more, not "-5".'],
-    [['--batch-size=-5'], '--batch-size must be a whole number of 1 or more, not "-5".'],
+    [['--batch-size', '-5'], '--batch-size must be a whole number from 1 to 50,000, not "-5".'],
+    [['--batch-size=-5'], '--batch-size must be a whole number from 1 to 50,000, not "-5".'],
     [['--concurrency', '0'], '--concurrency must be a whole number of 1 or more, not "0".'],
     [['--entered', ''], '--entered must be a whole number of 1 or more, not "".'],
     [['--seed', '-1'], '--seed must be a whole number, not "-1".'],
+    // The destination's Batch size field goes no higher.
+    [['--batch-size', '50001'], '--batch-size must be a whole number from 1 to 50,000, not "50001".'],
+    [['--batch-size', '0'], '--batch-size must be a whole number from 1 to 50,000, not "0".'],
+    [
+      ['--sandbox-state', join(dir, 'state.json'), '--live', '--input', '-'],
+      '--sandbox-state applies to the sandbox only, not to --live.'
+    ],
+    [
+      ['--input', '-', '--entered', '10'],
+      '--entered shapes the generated stream; events read with --input are synced as they are.'
+    ],
+    [
+      ['--exited', '10', '--input', '-'],
+      '--exited shapes the generated stream; events read with --input are synced as they are.'
+    ],
+    [
+      ['--input', '-', '--seed', '7'],
+      '--seed shapes the generated stream; events read with --input are synced as they are.'
+    ],
     [
       ['--entered', '100', '--exited', '200'],
       '--exited (200) cannot be more than --entered (100): each exit is of a user who entered.'
@@ -154,6 +173,19 @@ describe('usage errors: exit 2 before any work, one line naming the problem', ()
     expect(code).toBe(2)
     expect(err.split('\n')[0]).toBe(message)
     expect(err).toContain('Usage: ')
+  })
+
+  it('--batch-size 50000 is the largest batch it takes, as the destination does', async () => {
+    const { code, err } = await run(['--dry-run', '--batch-size', '50000', '--entered', '300', '--exited', '30'])
+    expect([code, err]).toEqual([0, ''])
+  })
+
+  it('--input with --exited above the generator defaults is not checked against --entered: it is refused alone', async () => {
+    const { code, err } = await run(['--input', '-', '--exited', '40000'])
+    expect(code).toBe(2)
+    expect(err.split('\n')[0]).toBe(
+      '--exited shapes the generated stream; events read with --input are synced as they are.'
+    )
   })
 
   it('--seed 0 is a seed like any other', async () => {
