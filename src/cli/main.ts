@@ -14,7 +14,7 @@ import { generateEngageStream } from './generate'
 import { readEvents, ReadEvents } from './input'
 import { planSync } from './dry-run'
 import { Progress } from './progress'
-import { formatPlan, formatReport, Report, syncSucceeded } from './report'
+import { counted, formatPlan, formatReport, Report, syncSucceeded } from './report'
 import { routeStream } from './routes'
 import { Credentials, RUN_DEFAULTS, runSync } from './runner'
 import type { SyncResult } from './runner'
@@ -375,7 +375,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     audienceEvents = routed.length
     if (read.badLines.length > 0) {
       io.stderr.write(
-        `Skipped ${read.badLines.length} line(s) that were not JSON objects (first: line ${read.badLines[0]}).\n`
+        `Skipped ${counted(read.badLines.length, 'line that was not a JSON object', 'lines that were not JSON objects')} (first: line ${read.badLines[0]}).\n`
       )
     }
   } else {
@@ -417,7 +417,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       settings = SANDBOX_SETTINGS
       target = `the Criteo sandbox at ${sandbox.url}`
     }
-    io.stderr.write(`Syncing ${audienceEvents.toLocaleString('en-US')} audience events to ${target}…\n`)
+    io.stderr.write(`Syncing ${counted(audienceEvents, 'audience event', 'audience events')} to ${target}…\n`)
     const progress = new Progress(io.stderr, 'sync')
     const result = await runSync({
       events,

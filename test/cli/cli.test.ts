@@ -278,14 +278,35 @@ describe('npm start against the sandbox', () => {
     const file = ndjson([good[0], 'null', { ...vip('u3', true, 'chloe@example.com'), context: null }, good[1]])
     const { code, out, err } = await run(['--input', file])
     expect(code).toBe(0)
-    expect(err).toContain('Skipped 1 line(s) that were not JSON objects (first: line 2).')
-    expect(out).toContain('1 lines were not JSON objects and were skipped.')
-    expect(out).toContain('1 events could not be read (a null context or context.personas) and were skipped.')
+    expect(err).toContain('Skipped 1 line that was not a JSON object (first: line 2).')
+    expect(out).toContain('1 line was not a JSON object and was skipped.')
+    expect(out).toContain('1 event could not be read (a null context or context.personas) and was skipped.')
     expect(out).toMatch(/^vip\s+2\s+0\s+2\s+0\s+0\s+0\s+0\s+\d+\s+2$/m)
 
     const dry = await run(['--input', file, '--dry-run', '--json'])
     expect(dry.code).toBe(0)
     expect(JSON.parse(dry.out)).toMatchObject({ events: 2, unreadable: 1, skippedLines: 1 })
+  })
+
+  it('cuts an audience key too long for the table with an ellipsis; the JSON report holds it whole', async () => {
+    const key = 'k'.repeat(300)
+    const file = ndjson([engageEvent('u1', key, true, 'ann@example.com', 1), vip('u2', true, 'bob@example.com', 2)])
+    const { out } = await run(['--input', file, '--report', join(dir, 'long-key.json')])
+    const rows = out.split('\n').filter((line) => line.startsWith('k') || line.startsWith('vip'))
+    expect(rows.map((row) => row.split(/\s{2,}/)[0])).toEqual([`${'k'.repeat(31)}…`, 'vip'])
+    expect(
+      Math.max(
+        ...out
+          .split('\n')
+          .slice(2, 6)
+          .map((line) => line.length)
+      )
+    ).toBeLessThanOrEqual(120)
+    const report = JSON.parse(readFileSync(join(dir, 'long-key.json'), 'utf8'))
+    expect(report.audiences.map((a: { audience: string }) => a.audience)).toEqual([key, 'vip'])
+
+    const dry = await run(['--input', file, '--dry-run'])
+    expect(dry.out).toMatch(new RegExp(`^${'k'.repeat(31)}…\\s+add\\s`, 'm'))
   })
 
   it('keeps the first event of a file that starts with a UTF-8 byte order mark', async () => {
@@ -358,10 +379,10 @@ describe('npm start against the sandbox', () => {
     const text = await run(['--live', '--input', file, '--max-attempts', '1'], LIVE_ENV)
     expect(text.out.split('\n')[0]).toMatch(
       new RegExp(
-        `^Nothing was synced to Criteo at ${session.sandbox.url}: 1 audience events, [\\d.]+ s, 1 batches, 0 event retries\\.$`
+        `^Nothing was synced to Criteo at ${session.sandbox.url}: 1 audience event, [\\d.]+ s, 1 batch, 0 event retries\\.$`
       )
     )
-    expect(text.out).toContain('1 events were NOT synced (see errors above).')
+    expect(text.out).toContain('1 event was NOT synced (see errors above).')
   })
 
   it.each([
@@ -398,10 +419,10 @@ describe('npm start against the sandbox', () => {
     const file = ndjson([vip('u1', true, 'ann@example.com'), { type: 'track', event: 'Order Completed' }])
     const { code, out, err } = await run(['--live', '--input', file], LIVE_ENV)
     expect(code).toBe(0)
-    expect(err.split('\n')[0]).toBe(`Syncing 1 audience events to Criteo at ${session.sandbox.url}…`)
+    expect(err.split('\n')[0]).toBe(`Syncing 1 audience event to Criteo at ${session.sandbox.url}…`)
     expect(out.split('\n')[0]).toMatch(
       new RegExp(
-        `^Synced 1 of 1 audience events to Criteo at ${session.sandbox.url} in [\\d.]+ s: 1 batches, 0 event retries\\.$`
+        `^Synced 1 of 1 audience event to Criteo at ${session.sandbox.url} in [\\d.]+ s: 1 batch, 0 event retries\\.$`
       )
     )
   })
