@@ -3,7 +3,8 @@ import { join } from 'path'
 import { createInterface } from 'readline'
 
 /**
- * A TypeScript file of bench/processes run in a fresh node process (through ts-node), talking JSON
+ * A TypeScript file of bench/processes run in a fresh node process (through ts-node, not the tsx the bench itself
+ * runs under: the recorded memory figures are of ts-node children), talking JSON
  * lines over stdin and stdout. A fresh process is what makes its CPU and memory its own.
  */
 export class ChildScript {

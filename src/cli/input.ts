@@ -9,7 +9,7 @@ export interface ReadEvents {
   badLines: number[]
   /** Lines that were not blank. */
   lines: number
-  /** The first line that is not blank starts with "[": most likely a JSON array instead of one event a line. */
+  /** The first line that is not blank starts with "[": a JSON array, not one event a line, whatever else parses. */
   jsonArray: boolean
 }
 

@@ -9,13 +9,15 @@ import { pointDestinationAt, SANDBOX_SETTINGS } from './sandbox-target'
 import type { Sandbox } from '../sandbox'
 import { CriteoClient } from '../destinations/criteo-audiences/criteo/client'
 import { criteoApiUrl } from '../destinations/criteo-audiences/versioning-info'
+import { MAX_IDENTIFIERS_PER_AMENDMENT as MAX_BATCH_SIZE } from '../destinations/criteo-audiences/limits'
 import { generateEngageStream } from './generate'
 import { readEvents, ReadEvents } from './input'
 import { planSync } from './dry-run'
 import { Progress } from './progress'
-import { formatPlan, formatReport, Report, syncSucceeded } from './report'
+import { counted, formatPlan, formatReport, Report, syncSucceeded } from './report'
 import { routeStream } from './routes'
 import { Credentials, RUN_DEFAULTS, runSync } from './runner'
+import type { SyncResult } from './runner'
 
 /** The usage text, naming the command as it was started: `npm start --` in this repo, else the installed bin. */
 export function usage(env: NodeJS.ProcessEnv): string {
@@ -31,14 +33,16 @@ Options:
   --dry-run           show what would be sent (counts per audience and operation), send nothing
   --json              print the report as JSON
   --report FILE       also write the report as JSON to FILE (what to use in a pipe: npm prints its own lines first)
-  --batch-size N      events per batch (default ${RUN_DEFAULTS.batchSize})
+  --batch-size N      events per batch, at most ${MAX_BATCH_SIZE.toLocaleString('en-US')} (default ${RUN_DEFAULTS.batchSize})
   --concurrency N     batches in flight at once (default ${RUN_DEFAULTS.concurrency})
   --max-attempts N    attempts per event for retryable failures (default ${RUN_DEFAULTS.maxAttempts})
   --entered N         generated "Audience Entered" events (default 30000)
   --exited N          generated "Audience Exited" events, at most --entered (default 3000)
   --seed N            seed of the generated stream, 0 or more (default 42)
   --identify          generate entries and exits as Identify events (audiences set to "Send Identify") instead
-  --sandbox-state F   keep the sandbox's lists in this JSON file, so a second run sees the first run's lists
+                      (--entered, --exited, --seed and --identify shape the generated stream: not with --input)
+  --sandbox-state F   keep the sandbox's lists in this JSON file, so a second run sees the first run's lists (not
+                      with --live)
   --faults RATE       make the sandbox fail this share of requests (0 to 1): 5xx, 429 bursts, resets, revoked tokens
   --variants [RATE]   make the sandbox answer as variously as Criteo's contract allows, each kind at this share
                       (default ${DEFAULT_VARIANT_RATE}): warnings, nulls, names reported taken, read-only lists
@@ -56,7 +60,7 @@ export interface CliIo {
 /** The command line itself is wrong: said in one line, followed by the usage text. */
 class UsageError extends Error {}
 /** The command line is fine, but what it names is not (a file, a folder, the environment): said in one line. */
-class SetupError extends Error {}
+export class SetupError extends Error {}
 
 const NUMBER_OPTIONS = ['batch-size', 'concurrency', 'max-attempts', 'entered', 'exited', 'seed', 'faults', 'variants']
 
@@ -64,22 +68,31 @@ const NUMBER_OPTIONS = ['batch-size', 'concurrency', 'max-attempts', 'entered', 
  * `--batch-size -5` as `--batch-size=-5`: parseArgs takes a value starting with a dash for an option of its own, and
  * its complaint would not say what is wrong with the number.
  */
-function joinNegativeNumbers(argv: string[]): string[] {
+export function joinNegativeNumbers(argv: string[], numberOptions: readonly string[] = NUMBER_OPTIONS): string[] {
   const joined: string[] = []
   for (let i = 0; i < argv.length; i++) {
     const name = argv[i].replace(/^--/, '')
-    if (argv[i].startsWith('--') && NUMBER_OPTIONS.includes(name) && /^-\d/.test(argv[i + 1] ?? '')) {
+    if (argv[i].startsWith('--') && numberOptions.includes(name) && /^-\d/.test(argv[i + 1] ?? '')) {
       joined.push(`${argv[i]}=${argv[++i]}`)
     } else joined.push(argv[i])
   }
   return joined
 }
 
-function wholeNumber(name: string, value: string | undefined, fallback: number, min: number): number {
+/** A whole number option of at least `min`, or the usage error that says what is wrong with it. */
+export function wholeNumber(
+  name: string,
+  value: string | undefined,
+  fallback: number,
+  min: number,
+  max = Infinity
+): number {
   if (value === undefined) return fallback
   const parsed = value.trim() === '' ? NaN : Number(value)
-  if (!Number.isInteger(parsed) || parsed < min) {
-    throw new UsageError(`--${name} must be a whole number${min === 0 ? '' : ` of ${min} or more`}, not "${value}".`)
+  if (!Number.isInteger(parsed) || parsed < min || parsed > max) {
+    const range =
+      max < Infinity ? ` from ${min} to ${max.toLocaleString('en-US')}` : min === 0 ? '' : ` of ${min} or more`
+    throw new UsageError(`--${name} must be a whole number${range}, not "${value}".`)
   }
   return parsed
 }
@@ -127,7 +140,8 @@ function parse(argv: string[]) {
     json: values.json,
     report: values.report,
     help: values.help,
-    batchSize: wholeNumber('batch-size', values['batch-size'], RUN_DEFAULTS.batchSize, 1),
+    // The destination's own Batch size field goes no higher: a batch Segment would never send.
+    batchSize: wholeNumber('batch-size', values['batch-size'], RUN_DEFAULTS.batchSize, 1, MAX_BATCH_SIZE),
     concurrency: wholeNumber('concurrency', values.concurrency, RUN_DEFAULTS.concurrency, 1),
     maxAttempts: wholeNumber('max-attempts', values['max-attempts'], RUN_DEFAULTS.maxAttempts, 1),
     entered: wholeNumber('entered', values.entered, 30_000, 1),
@@ -138,17 +152,25 @@ function parse(argv: string[]) {
     faultRate: faultRate(values.faults),
     variantRate: variantRate(values.variants)
   }
-  if (options.exited > options.entered) {
-    throw new UsageError(
-      `--exited (${options.exited}) cannot be more than --entered (${options.entered}): each exit is of a user who entered.`
-    )
-  }
   if (options.live && options.faultRate > 0)
     throw new UsageError('--faults applies to the sandbox only, not to --live.')
   if (options.live && options.variantRate !== undefined)
     throw new UsageError('--variants applies to the sandbox only, not to --live.')
-  if (options.identify && options.input !== undefined) {
-    throw new UsageError('--identify shapes the generated stream; events read with --input are synced as they are.')
+  if (options.live && options.sandboxState !== undefined)
+    throw new UsageError('--sandbox-state applies to the sandbox only, not to --live.')
+  if (options.input !== undefined) {
+    const generatorOnly = (['identify', 'entered', 'exited', 'seed'] as const).find(
+      (name) => values[name] !== undefined && values[name] !== false
+    )
+    if (generatorOnly) {
+      throw new UsageError(
+        `--${generatorOnly} shapes the generated stream; events read with --input are synced as they are.`
+      )
+    }
+  } else if (options.exited > options.entered) {
+    throw new UsageError(
+      `--exited (${options.exited}) cannot be more than --entered (${options.entered}): each exit is of a user who entered.`
+    )
   }
   if (options.live && options.input === undefined) {
     throw new UsageError(
@@ -206,27 +228,59 @@ function checkReadableFile(option: string, path: string): void {
   }
 }
 
-/** A file the command will write: its folder exists, and the path is not a folder itself. */
-function checkWritableFile(option: string, path: string): void {
+/** Why a write would be refused, in words, from the error code of an access check. */
+function refusal(error: unknown): string {
+  const code = errorCode(error)
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied'
+  if (code === 'EROFS') return 'a read-only file system'
+  return code ?? (error as Error).message
+}
+
+/**
+ * A file the command will write: its folder exists and may be written to (the sandbox saves its state through a new
+ * file in it), and the path, if it exists, is a file that may be written. Checked before any work, so that a run,
+ * `--live` included, never syncs and then fails to save what it did. `access` is fs.accessSync but in tests: as root,
+ * every access check passes.
+ */
+export function checkWritableFile(
+  option: string,
+  path: string,
+  access: (path: string, mode: number) => void = accessSync
+): void {
   const folder = dirname(resolve(path))
-  let isFolder = false
+  let isFolder: boolean | undefined
   try {
     isFolder = statSync(folder).isDirectory()
   } catch {
     // Reported below: a folder that cannot be looked at is as good as missing.
   }
-  if (!isFolder) throw new SetupError(`${option} ${path}: its folder ${folder} does not exist.`)
+  if (isFolder === undefined) throw new SetupError(`${option} ${path}: its folder ${folder} does not exist.`)
+  if (!isFolder) throw new SetupError(`${option} ${path}: ${folder} is a file, not a folder.`)
+  let exists = false
   try {
     if (statSync(path).isDirectory()) throw new SetupError(`${option} ${path} is a folder, not a file.`)
+    exists = true
   } catch (error) {
     if (error instanceof SetupError) throw error
+  }
+  try {
+    access(folder, constants.W_OK)
+  } catch (error) {
+    throw new SetupError(`${option} ${path}: its folder ${folder} cannot be written to (${refusal(error)}).`)
+  }
+  if (!exists) return
+  try {
+    access(path, constants.W_OK)
+  } catch (error) {
+    throw new SetupError(`${option} ${path} cannot be written to (${refusal(error)}).`)
   }
 }
 
 /** Why a file or stream held nothing to sync, in words that say what was found instead. */
 function nothingToSync(source: string, read: ReadEvents, ignored: number, unreadable: number): string {
   if (read.lines === 0) return `No events to sync: ${source} is empty.`
-  if (read.jsonArray && read.events.length === 0) {
+  // Whatever else parses: an array written one element a line has its last element alone parse as a line.
+  if (read.jsonArray) {
     return (
       `No events to sync: ${source} holds a JSON array, but --input takes one JSON event per line (NDJSON). ` +
       `Convert it first, for example: jq -c '.[]' ${source === 'standard input' ? 'FILE' : source} > events.ndjson`
@@ -242,6 +296,37 @@ function nothingToSync(source: string, read: ReadEvents, ignored: number, unread
     unreadable > 0 ? `${unreadable.toLocaleString('en-US')} have a null context or context.personas` : ''
   ].filter(Boolean)
   return `No audience events to sync in ${source}: of its ${read.events.length.toLocaleString('en-US')} events, ${found.join(', and ')}.`
+}
+
+/**
+ * The list of each audience that was synced but whose events did not name it: events synced only in part to a list
+ * by name (a bad email beside a synced madid) say which identifiers went, not the list's id. Such a list is named
+ * after its audience; one search finds them all. Without it, the report shows no list and no size.
+ */
+async function findListsByName(client: CriteoClient, audiences: SyncResult['audiences']): Promise<void> {
+  const names = new Set(audiences.filter((a) => a.listId === undefined && a.synced > 0).map((a) => a.audience))
+  if (names.size === 0) return
+  const found = await client.searchNames(names).catch(() => undefined)
+  for (const audience of audiences) audience.listId ??= found?.get(audience.audience)?.id
+}
+
+/** Attempts at reading a list's size: the report's last request, so a failure is retried, not shown as nothing. */
+export const STATISTICS_ATTEMPTS = 3
+
+/** How many identifiers a list holds, or why that could not be read after `STATISTICS_ATTEMPTS` attempts. */
+async function listSize(client: CriteoClient, listId: string, backoffMs = 250): Promise<number | string> {
+  let reason = ''
+  for (let attempt = 1; attempt <= STATISTICS_ATTEMPTS; attempt++) {
+    try {
+      const { numberOfIdentifiers } = await client.listStatistics(listId)
+      if (typeof numberOfIdentifiers === 'number') return numberOfIdentifiers
+      reason = 'Criteo gave no count'
+    } catch (error) {
+      reason = (error as Error).message
+    }
+    if (attempt < STATISTICS_ATTEMPTS) await new Promise((wake) => setTimeout(wake, backoffMs * 2 ** (attempt - 1)))
+  }
+  return `${reason} (${STATISTICS_ATTEMPTS} attempts)`
 }
 
 /** Runs the command; resolves to its exit code: 0 when every event with a valid identifier was synced. */
@@ -283,14 +368,14 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     events = read.events
     skippedLines = read.badLines.length
     const { routed, ignored, unreadable } = routeStream(events)
-    if (routed.length === 0) {
+    if (routed.length === 0 || read.jsonArray) {
       io.stderr.write(`${nothingToSync(source, read, ignored, unreadable)}\n`)
       return 1
     }
     audienceEvents = routed.length
     if (read.badLines.length > 0) {
       io.stderr.write(
-        `Skipped ${read.badLines.length} line(s) that were not JSON objects (first: line ${read.badLines[0]}).\n`
+        `Skipped ${counted(read.badLines.length, 'line that was not a JSON object', 'lines that were not JSON objects')} (first: line ${read.badLines[0]}).\n`
       )
     }
   } else {
@@ -332,7 +417,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       settings = SANDBOX_SETTINGS
       target = `the Criteo sandbox at ${sandbox.url}`
     }
-    io.stderr.write(`Syncing ${audienceEvents.toLocaleString('en-US')} audience events to ${target}…\n`)
+    io.stderr.write(`Syncing ${counted(audienceEvents, 'audience event', 'audience events')} to ${target}…\n`)
     const progress = new Progress(io.stderr, 'sync')
     const result = await runSync({
       events,
@@ -343,18 +428,19 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       onProgress: (state) => progress.update(state)
     }).finally(() => progress.finish())
     const client = new CriteoClient(createRequestClient(), settings)
+    await findListsByName(client, result.audiences)
     const listSizes: Record<string, number | null> = {}
+    const listSizeErrors: Record<string, string> = {}
     for (const audience of result.audiences) {
       if (!audience.listId) continue
-      listSizes[audience.audience] = await client
-        .listStatistics(audience.listId)
-        .then((stats) => stats.numberOfIdentifiers ?? null)
-        .catch(() => null)
+      const size = await listSize(client, audience.listId)
+      listSizes[audience.audience] = typeof size === 'number' ? size : null
+      if (typeof size === 'string') listSizeErrors[audience.audience] = size
     }
     // Counted after the statistics calls, so that they are among the requests.
     const requests = sandbox?.requestCounts()
     const ok = syncSucceeded(result)
-    const report: Report = { ...result, target, skippedLines, requests, listSizes, ok }
+    const report: Report = { ...result, target, skippedLines, requests, listSizes, listSizeErrors, ok }
     output(report, formatReport(report))
     return ok ? 0 : 1
   } finally {

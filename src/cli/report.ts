@@ -13,15 +13,28 @@ export interface Report extends SyncResult {
   requests?: Record<string, number>
   /** Identifiers in each audience's list after the sync, as the target's statistics endpoint reports them. */
   listSizes: Record<string, number | null>
+  /** Why the size of an audience's list could not be read (its `listSizes` is then null). */
+  listSizeErrors?: Record<string, string>
   ok: boolean
 }
 
 /** What the runner skips, as the report says it. */
-const NOT_AUDIENCE_EVENTS =
-  'were not audience entries or exits (Audience Entered, Audience Exited, or an audience Identify with true or false)'
-const UNREADABLE_EVENTS = 'could not be read (a null context or context.personas)'
+const notAudienceEvents = (count: number) =>
+  `${counted(count, 'event was not an audience entry or exit', 'events were not audience entries or exits')} ` +
+  '(Audience Entered, Audience Exited, or an audience Identify with true or false)'
+const unreadableEvents = (count: number) =>
+  `${counted(count, 'event', 'events')} could not be read (a null context or context.personas)`
 
 const n = (value: number) => value.toLocaleString('en-US')
+/** A count and its noun, plural unless the count is 1: "1 batch", "2 batches", "0 lines". */
+export const counted = (value: number, one: string, many: string) => `${n(value)} ${value === 1 ? one : many}`
+const events = (value: number) => counted(value, 'event', 'events')
+const were = (value: number) => (value === 1 ? 'was' : 'were')
+
+/** Widest audience key the tables show whole: a longer one is cut, with an ellipsis (the JSON report holds it all). */
+export const AUDIENCE_CELL_WIDTH = 32
+const audienceCell = (key: string) =>
+  key.length > AUDIENCE_CELL_WIDTH ? `${key.slice(0, AUDIENCE_CELL_WIDTH - 1)}…` : key
 
 function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)))
@@ -46,19 +59,19 @@ function header(report: Report): string {
   const synced = sum(report, (a) => a.synced)
   const seconds = `${(report.durationMs / 1000).toFixed(1)} s`
   const details = [
-    `${n(report.batches)} batches`,
-    `${n(report.retries)} event retries`,
+    counted(report.batches, 'batch', 'batches'),
+    counted(report.retries, 'event retry', 'event retries'),
     ...(report.rateLimitWaitMs > 0 ? [`${formatDuration(report.rateLimitWaitMs)} waiting for Criteo's rate limit`] : [])
   ].join(', ')
   if (synced === 0)
-    return `Nothing was synced to ${report.target}: ${n(report.events)} audience events, ${seconds}, ${details}.`
-  return `Synced ${n(synced)} of ${n(report.events)} audience events to ${report.target} in ${seconds}: ${details}.`
+    return `Nothing was synced to ${report.target}: ${counted(report.events, 'audience event', 'audience events')}, ${seconds}, ${details}.`
+  return `Synced ${n(synced)} of ${counted(report.events, 'audience event', 'audience events')} to ${report.target} in ${seconds}: ${details}.`
 }
 
 /** The report a person reads at the end of `npm start`. */
 export function formatReport(report: Report): string {
   const rows = report.audiences.map((a) => [
-    a.audience,
+    audienceCell(a.audience),
     n(a.entered),
     n(a.exited),
     n(a.synced),
@@ -67,9 +80,11 @@ export function formatReport(report: Report): string {
     n(a.notSynced.invalid),
     n(a.errored),
     a.listId ?? '-',
-    report.listSizes[a.audience] === undefined || report.listSizes[a.audience] === null
-      ? '-'
-      : n(report.listSizes[a.audience] as number)
+    typeof report.listSizes[a.audience] === 'number'
+      ? n(report.listSizes[a.audience] as number)
+      : report.listSizeErrors?.[a.audience] !== undefined
+        ? '?'
+        : '-'
   ])
   const parts = [
     header(report),
@@ -90,14 +105,24 @@ export function formatReport(report: Report): string {
       rows
     )
   ]
+  const unread = Object.entries(report.listSizeErrors ?? {})
+  if (unread.length > 0) {
+    parts.push('')
+    for (const [audience, reason] of unread) {
+      const id = report.audiences.find((a) => a.audience === audience)?.listId
+      parts.push(`The size of list ${id} (${audience}) could not be read (list size ?): ${reason}`)
+    }
+  }
   if (report.requests) {
     const kinds = Object.entries(report.requests).filter(([, count]) => count > 0)
     parts.push('', `Requests to Criteo: ${kinds.map(([kind, count]) => `${kind} ${n(count)}`).join(', ') || 'none'}`)
   }
   const skipped = [
-    report.skippedLines > 0 ? `${n(report.skippedLines)} lines were not JSON objects and were skipped.` : '',
-    report.unreadable > 0 ? `${n(report.unreadable)} events ${UNREADABLE_EVENTS} and were skipped.` : '',
-    report.ignored > 0 ? `${n(report.ignored)} events ${NOT_AUDIENCE_EVENTS} and were skipped.` : ''
+    report.skippedLines > 0
+      ? `${counted(report.skippedLines, 'line was not a JSON object', 'lines were not JSON objects')} and ${were(report.skippedLines)} skipped.`
+      : '',
+    report.unreadable > 0 ? `${unreadableEvents(report.unreadable)} and ${were(report.unreadable)} skipped.` : '',
+    report.ignored > 0 ? `${notAudienceEvents(report.ignored)} and ${were(report.ignored)} skipped.` : ''
   ].filter(Boolean)
   if (skipped.length > 0) parts.push('', ...skipped)
   const list = (title: string, counts: Record<string, number>) => {
@@ -112,7 +137,7 @@ export function formatReport(report: Report): string {
   parts.push(
     '',
     errored > 0
-      ? `${n(errored)} events were NOT synced (see errors above).`
+      ? `${events(errored)} ${were(errored)} NOT synced (see errors above).`
       : report.ok
         ? 'Every event with a valid identifier was synced.'
         : 'Nothing was synced: no event had an identifier that could be sent.'
@@ -123,7 +148,7 @@ export function formatReport(report: Report): string {
 /** What `--dry-run` prints: counts only, never an identifier. */
 export function formatPlan(plan: SyncPlan): string {
   const rows = plan.sends.map((s) => [
-    s.audience,
+    audienceCell(s.audience),
     s.operation,
     n(s.events),
     n(s.identifiers),
@@ -134,11 +159,11 @@ export function formatPlan(plan: SyncPlan): string {
       .join(', ') || '-'
   ])
   const parts = [
-    `Dry run: nothing was sent. This is what would be sent, in ${n(plan.batches)} batches:`,
+    `Dry run: nothing was sent. This is what would be sent, in ${counted(plan.batches, 'batch', 'batches')}:`,
     '',
     table(['audience', 'operation', 'events', 'identifiers', 'amendments', 'superseded', 'not sent'], rows)
   ]
-  if (plan.unreadable > 0) parts.push('', `${n(plan.unreadable)} events ${UNREADABLE_EVENTS} and would be skipped.`)
-  if (plan.ignored > 0) parts.push('', `${n(plan.ignored)} events ${NOT_AUDIENCE_EVENTS} and would be skipped.`)
+  if (plan.unreadable > 0) parts.push('', `${unreadableEvents(plan.unreadable)} and would be skipped.`)
+  if (plan.ignored > 0) parts.push('', `${notAudienceEvents(plan.ignored)} and would be skipped.`)
   return parts.join('\n')
 }

@@ -2,6 +2,7 @@ import { Destination } from '@segment/actions-core'
 import type { SegmentEvent } from '@segment/actions-core'
 import definition from '../destinations/criteo-audiences'
 import { lastRateLimit } from '../destinations/criteo-audiences/criteo/client'
+import { segmentRetries } from '../destinations/criteo-audiences/criteo/errors'
 import { NO_IDENTIFIER, NOT_AN_EMAIL } from '../destinations/criteo-audiences/identifiers'
 import { NO_CONSENT } from '../destinations/criteo-audiences/plan'
 import { DEFAULT_BATCH_SIZE } from '../destinations/criteo-audiences/limits'
@@ -67,6 +68,7 @@ export interface AudienceTally {
   notSynced: { missingIdentifier: number; malformedEmail: number; invalid: number }
   /** Events that failed for any other reason, after every retry. */
   errored: number
+  /** The list its events were written to, as an event synced wholly or in part names it. */
   listId?: string
 }
 
@@ -97,15 +99,15 @@ export interface SyncResult {
   durationMs: number
 }
 
-/** Statuses Segment retries: 408, 423, 429 and 5xx except 501. */
-export function isRetryable(status: number): boolean {
-  return status === 408 || status === 423 || status === 429 || (status >= 500 && status !== 501)
-}
+/** Statuses the runner retries: those Segment retries (`segmentRetries`, with its source), so a run does what Segment would. */
+export const isRetryable: (status: number) => boolean = segmentRetries
 
 export interface EventResult {
   status: number
   errortype?: string
   errormessage?: string
+  /** What the destination sent for the event: the list by id (`list_id`) or by name (`audience_key`), and its identifiers. */
+  sent?: Record<string, unknown>
   body?: Record<string, unknown>
 }
 
@@ -277,10 +279,12 @@ export async function runSync(options: SyncOptions): Promise<SyncResult> {
     const tally = tallyOf(event.audience)
     if (event.operation === 'add') tally.entered++
     else tally.exited++
-    const listId = result.body?.contactListId
+    const columns = columnsOf(result)
+    // A 200 names the list in its body; an event synced only in part names it only when sent by id.
+    const listId = result.body?.contactListId ?? (columns.includes('synced') ? result.sent?.list_id : undefined)
     if (typeof listId === 'string') tally.listId = listId
     const message = result.errormessage ?? `HTTP ${result.status}`
-    for (const column of columnsOf(result)) {
+    for (const column of columns) {
       if (column === 'synced' || column === 'errored') tally[column]++
       else tally.notSynced[column]++
       if (column === 'errored') errors[message] = (errors[message] ?? 0) + 1

@@ -13,6 +13,7 @@ import { prepareEmail } from '../destinations/criteo-audiences/identifiers'
 import { resetCriteoCaches } from '../destinations/criteo-audiences/criteo/client'
 import { engageEvent, EventMode, random } from './generate'
 import { RUN_DEFAULTS, runSync, SyncResult } from './runner'
+import { joinNegativeNumbers, wholeNumber } from './main'
 
 export interface SoakStreamOptions {
   events: number
@@ -200,8 +201,10 @@ export async function runSoak(
   }
 }
 
+/** Every list exact and no event errored, over a soak that synced something: a soak of nothing proves nothing. */
 export function soakPassed(result: SoakResult): boolean {
   return (
+    result.events > 0 &&
     result.mismatches.length === 0 &&
     result.duplicateLists.length === 0 &&
     result.unexpectedLists.length === 0 &&
@@ -209,24 +212,47 @@ export function soakPassed(result: SoakResult): boolean {
   )
 }
 
-if (require.main === module) {
+/** A share from 0 to 1, or the line that says why not. */
+function share(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback
+  const rate = value.trim() === '' ? NaN : Number(value)
+  if (!(rate >= 0 && rate <= 1)) throw new Error(`--${name} takes a share from 0 to 1, not "${value}".`)
+  return rate
+}
+
+/** `npm run soak`'s options, checked as `npm start` checks its own: a value that makes no sense is refused. */
+export function soakOptions(argv: string[]) {
+  const options = {
+    events: { type: 'string' },
+    'fault-rate': { type: 'string' },
+    'variant-rate': { type: 'string' },
+    seed: { type: 'string' }
+  } as const
   const { values } = parseArgs({
-    options: {
-      events: { type: 'string' },
-      'fault-rate': { type: 'string' },
-      'variant-rate': { type: 'string' },
-      seed: { type: 'string' }
-    }
+    args: joinNegativeNumbers(argv, Object.keys(options)),
+    options,
+    strict: true,
+    allowPositionals: false
   })
-  const events = Number(values.events ?? 100_000)
+  return {
+    events: wholeNumber('events', values.events, 100_000, 1),
+    seed: wholeNumber('seed', values.seed, 11, 0),
+    faultRate: share('fault-rate', values['fault-rate'], 0.1),
+    variantRate: share('variant-rate', values['variant-rate'], DEFAULT_VARIANT_RATE)
+  }
+}
+
+if (require.main === module) {
+  let options: ReturnType<typeof soakOptions>
+  try {
+    options = soakOptions(process.argv.slice(2))
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n`)
+    process.exit(2)
+  }
+  const { events, seed, faultRate, variantRate } = options
   const started = Date.now()
-  runSoak(
-    { events, audiences: 5, users: Math.ceil(events / 4), waves: 9, seed: Number(values.seed ?? 11) },
-    {
-      faultRate: Number(values['fault-rate'] ?? 0.1),
-      variantRate: Number(values['variant-rate'] ?? DEFAULT_VARIANT_RATE)
-    }
-  ).then(
+  runSoak({ events, audiences: 5, users: Math.ceil(events / 4), waves: 9, seed }, { faultRate, variantRate }).then(
     (result) => {
       const synced = result.sync.audiences.reduce((n, a) => n + a.synced, 0)
       const errored = result.sync.audiences.reduce((n, a) => n + a.errored, 0)

@@ -4,7 +4,8 @@ import definition from '../destinations/criteo-audiences'
 import { batchEventsOf } from '../destinations/criteo-audiences/audience-action'
 import type { Payload } from '../destinations/criteo-audiences/addUserToAudience/generated-types'
 import { gumCallerIdOf } from '../destinations/criteo-audiences/identifiers'
-import { AudienceEvent, isAddWithoutConsent, planAmendments } from '../destinations/criteo-audiences/plan'
+import { isAddWithoutConsent, planAmendments } from '../destinations/criteo-audiences/plan'
+import type { AmendmentChunk, AudienceEvent } from '../destinations/criteo-audiences/plan'
 import type { Credentials } from './runner'
 import { AudienceAction, audienceKeysOf, Mappings, NO_AUDIENCE_KEY, RoutedEvent, subscriptionFor } from './routes'
 
@@ -148,6 +149,7 @@ export class EventPreparer {
       offset += chunk.identifiers.length
     }
     for (const { index } of plan.rejected) refused[planned[index]] = true
+    linkNamesToLinkedLists(plan.chunks, planned, payloads, sends, offset)
 
     const prepared: PreparedEvent[] = new Array(routed.length)
     for (let i = 0; i < routed.length; i++) {
@@ -171,6 +173,79 @@ export class EventPreparer {
       }
     }
     return prepared
+  }
+}
+
+/**
+ * Engage links an audience to the list named after its key (README, "Engage audience destination mode"), so an event
+ * that goes to the linked list by its id (`external_audience_id`) and one of the same audience key that goes by name
+ * reach one list: an identifier of one must conflict with the same identifier of the other, or their order is lost.
+ * Each such event also holds the id of the same identifier under the other key, so that either stands for the other
+ * as events of one key do. Where the slice links one key to two lists (relinked, outside the design), an event by name
+ * may belong to either: it holds a marker of its own in place of the linked ids, so that it and the linked events end
+ * the window at each other, and none stands for another.
+ *
+ * `sends` gets the new ids; `nextId` is the first id no identifier holds. Streams that link nothing pay one pass over
+ * the chunks.
+ */
+function linkNamesToLinkedLists(
+  chunks: readonly AmendmentChunk[],
+  planned: readonly number[],
+  payloads: readonly (AudienceEvent | undefined)[],
+  sends: number[][],
+  nextId: number
+): void {
+  const offsets: number[] = []
+  let offset = 0
+  let links = false
+  for (const chunk of chunks) {
+    offsets.push(offset)
+    offset += chunk.identifiers.length
+    links ||= chunk.target.kind === 'engage'
+  }
+  if (!links) return
+  const aliasOf = (key: string, chunk: AmendmentChunk, position: number) =>
+    `${key}\n${chunk.identifierType}\n${chunk.identifiers[position]}`
+
+  // The linked ids of each (audience key, identifier type, value), and the events that send to them.
+  const linkedIds = new Map<string, Set<number>>()
+  const linkedEvents = new Map<string, number[]>()
+  const linkedKeys = new Set<string>()
+  chunks.forEach((chunk, c) => {
+    if (chunk.target.kind !== 'engage') return
+    for (let k = 0; k < chunk.events.length; k++) {
+      const event = planned[chunk.events[k]]
+      const key = payloads[event]?.audience_key
+      if (typeof key !== 'string') continue
+      const alias = aliasOf(key, chunk, chunk.positions[k])
+      let ids = linkedIds.get(alias)
+      if (!ids) linkedIds.set(alias, (ids = new Set()))
+      ids.add(offsets[c] + chunk.positions[k])
+      let events = linkedEvents.get(alias)
+      if (!events) linkedEvents.set(alias, (events = []))
+      events.push(event)
+      linkedKeys.add(key)
+    }
+  })
+  // The id of each such identifier by name, and what its events by name hold for it: its one linked id, or a marker.
+  const namedIds = new Map<string, number>()
+  const heldByName = new Map<string, number>()
+  chunks.forEach((chunk, c) => {
+    if (chunk.target.kind !== 'name' || !linkedKeys.has(chunk.target.name)) return
+    for (let k = 0; k < chunk.events.length; k++) {
+      const alias = aliasOf(chunk.target.name, chunk, chunk.positions[k])
+      const ids = linkedIds.get(alias)
+      if (!ids) continue
+      let held = heldByName.get(alias)
+      if (held === undefined) {
+        namedIds.set(alias, offsets[c] + chunk.positions[k])
+        heldByName.set(alias, (held = ids.size === 1 ? [...ids][0] : nextId++))
+      }
+      sends[planned[chunk.events[k]]].push(held)
+    }
+  })
+  for (const [alias, named] of namedIds) {
+    for (const event of linkedEvents.get(alias) as number[]) sends[event].push(named)
   }
 }
 

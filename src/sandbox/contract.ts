@@ -64,6 +64,8 @@ export interface ContractRequest {
   query: string
   /** The parsed JSON body; undefined when none was sent. */
   body: unknown
+  /** The request's own content-type header, held against the media types the contract gives the body. */
+  contentType?: string
 }
 
 export interface Contract {
@@ -142,7 +144,7 @@ async function readContract(): Promise<Contract> {
   }
 
   return {
-    checkRequest({ endpoint, listId, query, body }) {
+    checkRequest({ endpoint, listId, query, body, contentType }) {
       const path = `/${CONTRACT_VERSION}/marketing-solutions/audience-segments`
       const paths: Record<ContractEndpoint, string> = {
         search: `${path}/search`,
@@ -159,12 +161,20 @@ async function readContract(): Promise<Contract> {
           method: operation.method,
           path: paths[endpoint],
           query,
-          headers: { 'content-type': 'application/json' },
+          headers: contentType === undefined ? {} : { 'content-type': contentType },
           body
         },
         operation
       )
-      return (result.errors ?? []).map(requestFieldProblem)
+      // openapi-backend reads any body as JSON whatever its content-type: the media type is checked here. The line
+      // names the contract's media types, never the header a client sent.
+      const mediaTypes = Object.keys((operation.requestBody as { content?: object } | undefined)?.content ?? {})
+      const mediaType = contentType?.split(';')[0].trim().toLowerCase() ?? ''
+      const unlisted = body !== undefined && mediaTypes.length > 0 && !mediaTypes.includes(mediaType)
+      return [
+        ...(unlisted ? [`content-type: must be ${mediaTypes.join(' or ')}`] : []),
+        ...(result.errors ?? []).map(requestFieldProblem)
+      ]
     },
 
     checkAnswer(endpoint, status, body) {

@@ -205,7 +205,7 @@ class SandboxRuntime {
     answer.instance = route.logPath
     this.counts[route.kind]++
     const endpoint = route.kind === 'token' ? undefined : route.kind
-    const checked = route.kind === 'token' ? undefined : this.check(route, url, body)
+    const checked = route.kind === 'token' ? undefined : this.check(route, url, body, request.headers['content-type'])
     const variants = endpoint ? this.variants.pick(endpoint) : NO_VARIANTS
     const call: Call = { route, request, body, url, checked, variants }
 
@@ -222,7 +222,7 @@ class SandboxRuntime {
   }
 
   /** Every request to a contract endpoint is checked, faulted or not, so a run counts every request that breaks it. */
-  private check(route: ApiRoute, url: URL, body: Body): Checked {
+  private check(route: ApiRoute, url: URL, body: Body, contentType: string | undefined): Checked {
     let json: unknown
     try {
       json = readJson(body)
@@ -234,7 +234,8 @@ class SandboxRuntime {
       endpoint: route.kind,
       listId: 'listId' in route ? route.listId : undefined,
       query: url.search.slice(1),
-      body: json
+      body: json,
+      contentType
     })
     if (problems.length === 0) return { json }
     this.counts.refusedByContract++

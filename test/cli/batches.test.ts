@@ -188,11 +188,15 @@ describe('exhausted', () => {
 describe('isRetryable', () => {
   it.each([
     [408, true],
-    [423, true],
+    [410, true],
+    [423, false],
     [429, true],
+    [460, true],
     [500, true],
     [501, false],
     [503, true],
+    [505, false],
+    [599, true],
     [400, false],
     [401, false],
     [403, false],

@@ -120,9 +120,9 @@ describe('npm start', () => {
     const streams = io()
     const code = await runCli(['--input', file], { ...streams, env: {} })
     expect(code).toBe(0)
-    expect(streams.err()).toContain('Skipped 1 line(s) that were not JSON objects (first: line 2).')
+    expect(streams.err()).toContain('Skipped 1 line that was not a JSON object (first: line 2).')
     expect(streams.out()).toContain(
-      '1 events were not audience entries or exits (Audience Entered, Audience Exited, or an audience Identify with true or false) and were skipped.'
+      '1 event was not an audience entry or exit (Audience Entered, Audience Exited, or an audience Identify with true or false) and was skipped.'
     )
     // vip: 2 entered, 1 exited, 3 synced, none without or with a bad email or invalid, none errored, 1 user listed.
     expect(streams.out()).toMatch(/^vip\s+2\s+1\s+3\s+0\s+0\s+0\s+0\s+\d+\s+1$/m)

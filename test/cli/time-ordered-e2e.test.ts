@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'fs'
+import { tmpdir } from 'os'
+import { join } from 'path'
 import { engageEvent, generateTimeOrderedStream, random } from '../../src/cli/generate'
 import { Destination } from '@segment/actions-core'
 import type { SegmentEvent } from '@segment/actions-core'
@@ -225,4 +228,72 @@ describe("the runner's Destination", () => {
     expect((result as { multistatus: Array<{ status: number }> }).multistatus.map((r) => r.status)).toEqual([200])
     expect(run.responses).toHaveLength(0)
   })
+})
+
+describe('a time-ordered export of an audience that Engage links part-way through', () => {
+  it('keeps each user in order across the name and the linked id, which reach one list', async () => {
+    // The lists named after the audiences exist, as after an earlier sync; Engage then links "b" to its list, and its
+    // later events carry the id, while the events of the same users before the link go by name.
+    const stateFile = join(mkdtempSync(join(tmpdir(), 'criteo-link-')), 'state.json')
+    const now = Date.UTC(2026, 10, 22)
+    const list = (id: string, name: string) => ({
+      id,
+      advertiserId: settings.advertiser_id,
+      name,
+      description: name,
+      readOnly: false,
+      createdAt: now,
+      updatedAt: now,
+      members: {}
+    })
+    const snapshot = {
+      format: 'criteo-sandbox-state/1',
+      nextListId: 100004,
+      lists: [list('100001', 'a'), list('100002', 'b'), list('100003', 'c')]
+    }
+    writeFileSync(stateFile, JSON.stringify(snapshot), { mode: 0o600 })
+    await session.restart({ stateFile })
+
+    const stream = generateTimeOrderedStream({
+      events: 4_000,
+      audiences: ['a', 'b', 'c'],
+      users: 300,
+      exitShare: 0.4,
+      seed: 11
+    })
+    const linkedFrom = 3_000
+    const events = stream.map((event, n) => {
+      if (n < linkedFrom || audienceChangeOf(event)?.audience !== 'b') return event
+      const personas = { ...event.context?.personas, external_audience_id: '100002' }
+      return { ...event, context: { ...event.context, personas } }
+    })
+    // The same users' events go by name before the link and by id after it, in one window: users whose last event
+    // by name is an exit enter again by id, and the other way round.
+    const last = (from: number, to: number) => {
+      const entered = new Map<string, boolean>()
+      for (const event of events.slice(from, to)) {
+        const change = audienceChangeOf(event)
+        if (change?.audience === 'b') entered.set(change.email as string, change.entered)
+      }
+      return entered
+    }
+    const [byName, byId] = [last(0, linkedFrom), last(linkedFrom, events.length)]
+    const reentered = [...byId].filter(([email, entered]) => entered && byName.get(email) === false)
+    const reexited = [...byId].filter(([email, entered]) => !entered && byName.get(email) === true)
+    expect(reentered.length).toBeGreaterThan(20)
+    expect(reexited.length).toBeGreaterThan(20)
+
+    // One batch at a time, so that without an order between the two ways to the list, the one sent last is certain.
+    const result = await runSync({ events, settings, batchSize: 100, concurrency: 1, windowSize: 5_000 })
+
+    const lists = expectListsExactly(session.sandbox, events)
+    expect(lists.map((l) => [l.id, l.name])).toEqual([
+      ['100001', 'a'],
+      ['100002', 'b'],
+      ['100003', 'c']
+    ])
+    expect(result.audiences).toEqual(expectedAudiences(events, lists))
+    expect(result.audiences.reduce((n, a) => n + a.synced, 0)).toBe(4_000)
+    expect(result.errors).toEqual({})
+  }, 30_000)
 })

@@ -25,6 +25,12 @@ function prepared(
   }
 }
 
+/** `event`, for the list Engage linked to its audience. */
+function linkedTo(listId: string, event: SegmentEvent): SegmentEvent {
+  ;(event.context?.personas as Record<string, unknown>).external_audience_id = listId
+  return event
+}
+
 const idOf = (event: PreparedEvent) => event.event.userId
 /** A window as ids: its batches (action and events), and each superseded event with the one it reports. */
 const shape = (window: Window) => ({
@@ -238,16 +244,63 @@ describe('EventPreparer', () => {
     const inTraits = engageEvent('u1', 'vip', false, undefined, 2) as SegmentEvent & { traits: unknown }
     delete (inTraits.properties as Record<string, unknown>).audience_key
     inTraits.traits = { email: 'ann@example.com' }
-    // The same user, for the list Engage linked to the audience: another list, so another id.
-    const linked = engageEvent('u1', 'vip', true, 'ann@example.com', 3)
-    ;(linked.context?.personas as Record<string, unknown>).external_audience_id = '1234'
+    // The same user, for the list Engage linked to the audience: the list named after it (README), so one list.
+    const linked = linkedTo('1234', engageEvent('u1', 'vip', true, 'ann@example.com', 3))
     const [first, exit, toLinked] = await prepare([inContext, inTraits, linked])
 
     expect(exit).toMatchObject({ audience: 'vip', refused: false, sends: first.sends })
     expect(exit.payload).toMatchObject({ audience_key: 'vip', email: 'ann@example.com' })
     expect(toLinked.payload?.external_audience_id).toBe('1234')
-    expect(toLinked.sends).toHaveLength(1)
-    expect(toLinked.sends).not.toEqual(first.sends)
+    expect(toLinked.sends).toEqual(first.sends)
+    expect(toLinked.sends).toHaveLength(2)
+  })
+
+  describe('an audience reached both by name and by the list Engage linked to it: one list, so one order', () => {
+    const ann = (n: number, entered: boolean) => engageEvent('u1', 'vip', entered, 'ann@example.com', n)
+    const windowsOf = async (events: unknown[]) =>
+      splitIntoWindows(await prepare(events), 10).map((w) => ({
+        batches: w.batches.map((b) => b.events.map((e) => e.event.messageId)),
+        superseded: w.superseded.map(({ event, by }) => [event.event.messageId, by.event.messageId])
+      }))
+
+    it('a linked entry after an entry and an exit by name stands for both: the user ends in the list', async () => {
+      expect(await windowsOf([ann(1, true), ann(2, false), linkedTo('100001', ann(3, true))])).toEqual([
+        {
+          batches: [['demo-3']],
+          superseded: [
+            ['demo-1', 'demo-3'],
+            ['demo-2', 'demo-3']
+          ]
+        }
+      ])
+    })
+
+    it('an exit by name after a linked entry stands for it, and the other way round: the last event wins', async () => {
+      expect(await windowsOf([linkedTo('100001', ann(1, true)), ann(2, false)])).toEqual([
+        { batches: [['demo-2']], superseded: [['demo-1', 'demo-2']] }
+      ])
+      expect(await windowsOf([ann(1, true), linkedTo('100001', ann(2, false))])).toEqual([
+        { batches: [['demo-2']], superseded: [['demo-1', 'demo-2']] }
+      ])
+    })
+
+    it('only for the same audience key and identifier: other users and audiences are left alone', async () => {
+      const bob = engageEvent('u2', 'vip', false, 'bob@example.com', 2)
+      const other = engageEvent('u1', 'gold', false, 'ann@example.com', 3)
+      expect(await windowsOf([linkedTo('100001', ann(1, true)), bob, other])).toEqual([
+        { batches: [['demo-1'], ['demo-3', 'demo-2']], superseded: [] }
+      ])
+    })
+
+    it('an audience linked to two lists in one stream: an event by name may be for either, so none stands for another', async () => {
+      const events = [linkedTo('100001', ann(1, true)), ann(2, false), linkedTo('100002', ann(3, true)), ann(4, false)]
+      expect(await windowsOf(events)).toEqual([
+        { batches: [['demo-1']], superseded: [] },
+        { batches: [['demo-2']], superseded: [] },
+        { batches: [['demo-3']], superseded: [] },
+        { batches: [['demo-4']], superseded: [] }
+      ])
+    })
   })
 
   it('an add without consent holds what it carries and is refused, so a window never lets it stand for another', async () => {

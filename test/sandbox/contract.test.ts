@@ -52,11 +52,33 @@ describe("Criteo's contract, as the sandbox reads it", () => {
         attributes: { gumCallerId: 0, identifiers: ['identifiers'], identifierType: 'email', operation: 'add' }
       }
     }
-    expect(contract.checkRequest({ endpoint: 'amend', listId: '12', query: '', body: amendment })).toEqual([])
+    const json = 'application/json'
+    expect(
+      contract.checkRequest({ endpoint: 'amend', listId: '12', query: '', body: amendment, contentType: json })
+    ).toEqual([])
     const searchBody = {
       data: { type: 'type', attributes: { advertiserIds: ['1'], audienceSegmentIds: ['2'], audienceSegmentTypes: [] } }
     }
-    expect(contract.checkRequest({ endpoint: 'search', query: 'limit=0&offset=6', body: searchBody })).toEqual([])
+    expect(
+      contract.checkRequest({ endpoint: 'search', query: 'limit=0&offset=6', body: searchBody, contentType: json })
+    ).toEqual([])
+  })
+
+  it.each([
+    ['text/plain', ['content-type: must be application/json']],
+    ['application/x-www-form-urlencoded', ['content-type: must be application/json']],
+    [undefined, ['content-type: must be application/json']],
+    ['application/json', []],
+    ['Application/JSON; charset=utf-8', []]
+  ])('holds a body sent as %s against the media types the contract gives it', async (contentType, problems) => {
+    const contract = await loadContract()
+    const body = { data: [{ attributes: { advertiserId: '1', name: 'vip' } }] }
+    expect(contract.checkRequest({ endpoint: 'create', query: '', body, contentType })).toEqual(problems)
+  })
+
+  it('asks nothing of a request without a body', async () => {
+    const contract = await loadContract()
+    expect(contract.checkRequest({ endpoint: 'statistics', listId: '12', query: '', body: undefined })).toEqual([])
   })
 })
 

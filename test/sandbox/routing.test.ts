@@ -84,6 +84,25 @@ describe('routing', () => {
     expect(sandbox.requestCounts().refusedByContract).toBe(1)
   })
 
+  it('answers a JSON body sent as text/plain with 400 invalid-request naming the media type the contract takes', async () => {
+    const sandbox = await start()
+    const token = await tokenFor(sandbox)
+
+    // fetch sends a string body as text/plain;charset=UTF-8.
+    const reply = await call(sandbox, 'POST', segmentsPath('/search'), { token, rawBody: '{"data": {}}' })
+
+    expect(reply.status).toBe(400)
+    expect(reply.body).toEqual(
+      errorBody(segmentsPath('/search'), {
+        type: 'validation',
+        code: 'invalid-request',
+        title: "The request does not follow Criteo's API contract",
+        detail: 'content-type: must be application/json'
+      })
+    )
+    expect(sandbox.requestCounts().refusedByContract).toBe(1)
+  })
+
   it.each(['/create', '/search', '/delete'])(
     'answers a missing body on %s with 400 invalid-request naming the body, as the contract requires one',
     async (action) => {
