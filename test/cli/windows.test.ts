@@ -251,8 +251,9 @@ describe('EventPreparer', () => {
     expect(exit).toMatchObject({ audience: 'vip', refused: false, sends: first.sends })
     expect(exit.payload).toMatchObject({ audience_key: 'vip', email: 'ann@example.com' })
     expect(toLinked.payload?.external_audience_id).toBe('1234')
+    // Prepared in one batch that shows the link, all three go to the linked list, as the destination sends them.
     expect(toLinked.sends).toEqual(first.sends)
-    expect(toLinked.sends).toHaveLength(2)
+    expect(toLinked.sends).toHaveLength(1)
   })
 
   describe('an audience reached both by name and by the list Engage linked to it: one list, so one order', () => {
