@@ -359,13 +359,23 @@ export function targetKey(target: ListTarget): string {
  */
 function linkedLists(events: readonly AudienceEvent[]): Map<string, string | null> | undefined {
   let linked: Map<string, string | null> | undefined
+  // In audience-destination mode every event carries the link, and runs of events share key and link: each run is
+  // read once.
+  let lastKey: unknown
+  let lastLink: unknown
   for (const event of events) {
-    if (isBlank(event.external_audience_id) || !isBlank(event.list_id) || !isBlank(event.saved_list_id)) continue
-    const target = targetOf(event)
-    if (typeof target === 'string' || target.kind !== 'engage' || !isUsableAudienceKey(event.audience_key)) continue
+    const link = event.external_audience_id
+    if (isBlank(link) || !isBlank(event.list_id) || !isBlank(event.saved_list_id)) continue
+    const key = event.audience_key
+    if (key === lastKey && link === lastLink) continue
+    lastKey = key
+    lastLink = link
+    // What targetOf reads as the linked list: a link of white space only is none, and one that is no id is refused.
+    const id = String(link).trim()
+    if (!isListId(id) || !isUsableAudienceKey(key)) continue
     linked ??= new Map()
-    const known = linked.get(event.audience_key)
-    linked.set(event.audience_key, known === undefined || known === target.id ? target.id : null)
+    const known = linked.get(key)
+    linked.set(key, known === undefined || known === id ? id : null)
   }
   return linked
 }

@@ -316,6 +316,14 @@ interface SearchFilter {
   anyType?: boolean
 }
 
+/**
+ * Whether a search item of this type is a contact list: an item without a type counts as one, since the type is
+ * optional in the contract and the search asks for contact lists.
+ */
+function isContactList(type: string | undefined): boolean {
+  return type === undefined || type === 'ContactList'
+}
+
 /** A segment as one search item shows it: its type is known only when Criteo gives it. */
 type SegmentInfo = ListInfo & { name?: string; type?: string }
 
@@ -333,7 +341,7 @@ function segmentOf(
   // The filters should guarantee both; a list of another advertiser must never receive this one's users.
   if (attributes?.advertiserId != null && attributes.advertiserId !== advertiserId) return undefined
   const type = attributes?.type ?? undefined
-  if (!anyType && type !== undefined && type !== 'ContactList') return undefined
+  if (!anyType && !isContactList(type)) return undefined
   return { id, name: attributes?.name ?? undefined, readOnly: attributes?.contactList?.isReadOnly === true, type }
 }
 
@@ -709,7 +717,7 @@ export class CriteoClient {
     const wanted = looseName(name)
     const found: { exact?: ListInfo; taken?: SegmentInfo; similar?: SegmentInfo } = {}
     await this.searchLists({ anyType: true }, (segment) => {
-      const isList = segment.type === undefined || segment.type === 'ContactList'
+      const isList = isContactList(segment.type)
       if (segment.name === name && isList) found.exact = { id: segment.id, readOnly: segment.readOnly }
       else if (segment.name === name) found.taken ??= segment
       else if (segment.name !== undefined && looseName(segment.name) === wanted) found.similar ??= segment
@@ -724,7 +732,7 @@ export class CriteoClient {
         503
       )
     }
-    const isList = clash.type === undefined || clash.type === 'ContactList'
+    const isList = isContactList(clash.type)
     const holder = `${isList ? 'a list' : `a ${clash.type} segment`} "${clash.name ?? ''}" (${clash.id})`
     const why =
       clash === found.taken
