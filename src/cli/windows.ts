@@ -180,10 +180,12 @@ export class EventPreparer {
  * Engage links an audience to the list named after its key (README, "Engage audience destination mode"), so an event
  * that goes to the linked list by its id (`external_audience_id`) and one of the same audience key that goes by name
  * reach one list: an identifier of one must conflict with the same identifier of the other, or their order is lost.
- * Each such event also holds the id of the same identifier under the other key, so that either stands for the other
- * as events of one key do. Where the slice links one key to two lists (relinked, outside the design), an event by name
- * may belong to either: it holds a marker of its own in place of the linked ids, so that it and the linked events end
- * the window at each other, and none stands for another.
+ * The planner already sends a slice's events of an audience it shows linked to one list to that list (plan.ts,
+ * `linkedLists`), so events by name of a linked key are left only where the slice links the key to two lists
+ * (relinked, outside the design). Each such event also holds the id of the same identifier under the other key, so
+ * that either stands for the other as events of one key do; where the identifier went to both linked lists, an event
+ * by name may belong to either: it holds a marker of its own in place of the linked ids, so that it and the linked
+ * events end the window at each other, and none stands for another.
  *
  * `sends` gets the new ids; `nextId` is the first id no identifier holds. Streams that link nothing pay one pass over
  * the chunks.
