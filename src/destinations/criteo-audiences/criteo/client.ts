@@ -2,6 +2,7 @@ import type { RequestClient } from '@segment/actions-core'
 import type { RequestOptions } from '@segment/actions-core/request-client'
 import { IntegrationError, ErrorCodes, InvalidAuthenticationError, RetryableError } from '@segment/actions-core'
 import { LRUCache } from 'lru-cache'
+import type { AmendmentCounts } from '../accounting'
 import type { z } from 'zod'
 import { AUDIENCE_SEGMENTS_PATH as SEGMENTS_PATH, criteoApiUrl } from '../versioning-info'
 import {
@@ -61,11 +62,8 @@ export interface ListInfo {
 }
 
 /** What an amendment answer said, as far as the contract lets it say anything (every figure may be null). */
-export interface AmendmentResult {
+export interface AmendmentResult extends AmendmentCounts {
   contactListId: string
-  nbValidIdentifiers?: number | null
-  nbInvalidIdentifiers?: number | null
-  sampleInvalidIdentifiers?: string[] | null
 }
 
 /** A promise's outcome as a value: what a batch holds while other work goes on, so no rejection goes unobserved. */
